@@ -1,0 +1,45 @@
+// Package testutil holds what the toolkit's tests share: temporary
+// Maildirs, socketpair connections, a runner for C:/S: transcripts like
+// the seed course's dialogues, building the real binaries, and finding
+// the real peer programs (Dovecot, swaks, qprint, ...) that tests run
+// against.
+package testutil
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// RequirePeersEnv names the environment variable that turns a missing peer
+// program from a skipped test into a failed one. CI sets it, so interop
+// tests can never be skipped silently there.
+const RequirePeersEnv = "MAILTK_REQUIRE_PEERS"
+
+// Peer returns the path of the named peer program. When it is not
+// installed the test is skipped, or fails if MAILTK_REQUIRE_PEERS is set.
+// It also looks in /usr/sbin and /usr/lib/dovecot, where Debian installs
+// daemons that are not on an ordinary user's PATH.
+func Peer(t testing.TB, name string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/lib/dovecot"} {
+		p := dir + "/" + name
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	if os.Getenv(RequirePeersEnv) != "" {
+		t.Fatalf("peer program %q is not installed and %s is set", name, RequirePeersEnv)
+	}
+	t.Skipf("peer program %q is not installed (set %s to make this a failure)", name, RequirePeersEnv)
+	return ""
+}
+
+// Python returns the path of a python3 interpreter, as a peer.
+func Python(t testing.TB) string {
+	t.Helper()
+	return Peer(t, "python3")
+}
