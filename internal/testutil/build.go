@@ -29,6 +29,11 @@ func Binary(t testing.TB, name string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Readable and executable by the unprivileged user tests run
+		// servers as (see Unprivileged).
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
 		buildDir = d
 	}
 	out := filepath.Join(buildDir, name)
