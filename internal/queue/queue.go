@@ -70,6 +70,10 @@ type Recipient struct {
 	Status string `json:"status,omitempty"`
 	// RemoteMTA names the host that gave the last reply, for the DSN.
 	RemoteMTA string `json:"remote_mta,omitempty"`
+	// Reported is set once a failure has been reported in a DSN, so a
+	// crash between queueing the DSN and removing the entry does not
+	// report it twice.
+	Reported bool `json:"reported,omitempty"`
 }
 
 // Envelope is what the queue knows about a message besides its content.
