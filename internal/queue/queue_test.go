@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -176,5 +177,22 @@ func TestOpenRefusesUnsafe(t *testing.T) {
 	os.Symlink("/tmp", filepath.Join(dir, "q2", "msg"))
 	if _, err := Open(filepath.Join(dir, "q2"), Options{}); err == nil {
 		t.Error("symlinked msg/ accepted")
+	}
+}
+
+func TestWaitWakesOnEnqueue(t *testing.T) {
+	q := testQueue(t)
+	done := make(chan time.Duration)
+	go func() {
+		start := time.Now()
+		q.Wait(context.Background(), time.Minute)
+		done <- time.Since(start)
+	}()
+	time.Sleep(100 * time.Millisecond)
+	q.Enqueue(Envelope{From: "a@b", Recipients: []Recipient{{Addr: "c@d"}}}, strings.NewReader("x"))
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Wait did not return after an enqueue")
 	}
 }
