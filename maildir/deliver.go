@@ -1,0 +1,341 @@
+package maildir
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// DeliverOptions change how DeliverWith stores a message.
+type DeliverOptions struct {
+	// Time is the delivery time written into the unique name and set as
+	// the file's modification time (which Dovecot reports as the IMAP
+	// INTERNALDATE). Zero means now. IMAP APPEND with a date sets it.
+	Time time.Time
+	// Cur stores the message in cur/ with Flags instead of in new/ (IMAP
+	// APPEND with flags, copying between folders).
+	Cur bool
+	// Flags are the info flags for a message stored in cur/.
+	Flags string
+	// MaxSize, when positive, is the largest message (bytes stored, LF line
+	// ends) accepted; a bigger one gives ErrTooBig and stores nothing.
+	MaxSize int64
+}
+
+// Deliver stores r as one new message in new/ and returns only once the
+// message is durable.
+//
+// The sequence is the one of qmail and the Maildir spec, plus Dovecot's
+// sizes: create tmp/<unique> with O_EXCL (mode 0600), copy r into it with
+// CRLF line ends turned into LF, fsync it, hard-link it as
+// new/<unique>,S=<size>,W=<crlf size> (rename where the file system has no
+// hard links), remove the tmp/ name, and fsync new/. The unique name is
+// <sec>.M<usec>P<pid>Q<seq>R<random>.<host>.
+//
+// On any error nothing is left in new/ or tmp/. A crash (power loss, kill)
+// may leave a file in tmp/, which CleanTmp removes later; a file in new/ is
+// always complete.
+func (d *Dir) Deliver(r io.Reader) (Message, error) {
+	return d.DeliverWith(r, DeliverOptions{})
+}
+
+// DeliverWith is Deliver with options.
+func (d *Dir) DeliverWith(r io.Reader, o DeliverOptions) (Message, error) {
+	t, err := d.writeTmp(r, o)
+	if err != nil {
+		return Message{}, err
+	}
+	defer os.Remove(t.path)
+	m := t.message(o)
+	if err := d.publish(t.path, m); err != nil {
+		return Message{}, err
+	}
+	return m, nil
+}
+
+// DeliverMany stores one copy of r in each of dirs (the recipients of one
+// SMTP transaction). The content is written and fsynced once, then
+// hard-linked into every dir's new/ (copied, and fsynced, where a link
+// crosses file systems), and each new/ is fsynced. It is all-or-nothing:
+// on failure, the messages already linked are removed again. The
+// messages returned are in the order of dirs.
+func DeliverMany(r io.Reader, dirs []*Dir) ([]Message, error) {
+	return DeliverManyWith(r, dirs, DeliverOptions{})
+}
+
+// DeliverManyWith is DeliverMany with options.
+func DeliverManyWith(r io.Reader, dirs []*Dir, o DeliverOptions) ([]Message, error) {
+	if len(dirs) == 0 {
+		return nil, nil
+	}
+	first := dirs[0]
+	t, err := first.writeTmp(r, o)
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(t.path)
+	m := t.message(o)
+	msgs := make([]Message, 0, len(dirs))
+	var done []string // paths linked so far, for the rollback
+	rollback := func() {
+		for _, p := range done {
+			os.Remove(p)
+		}
+	}
+	synced := map[string]bool{}
+	for _, d := range dirs {
+		dst := d.MessagePath(m)
+		err := link(t.path, dst)
+		if errors.Is(err, syscall.EXDEV) {
+			err = d.copyInto(t.path, dst, t.mtime)
+		}
+		if err != nil {
+			rollback()
+			return nil, fmt.Errorf("maildir: deliver to %s: %w", d.path, err)
+		}
+		done = append(done, dst)
+		msgs = append(msgs, m)
+	}
+	for _, d := range dirs {
+		sub := filepath.Join(d.path, m.Subdir)
+		if synced[sub] {
+			continue
+		}
+		if err := syncDir(sub); err != nil {
+			rollback()
+			return nil, err
+		}
+		synced[sub] = true
+	}
+	return msgs, nil
+}
+
+// tmpFile is a message written and fsynced in tmp/.
+type tmpFile struct {
+	path       string
+	base       string // unique name without sizes
+	size, crlf int64
+	mtime      time.Time
+}
+
+func (t tmpFile) message(o DeliverOptions) Message {
+	key := t.base + ",S=" + strconv.FormatInt(t.size, 10) + ",W=" + strconv.FormatInt(t.crlf, 10)
+	m := Message{Key: key, Subdir: SubNew, Name: key, Size: t.size, CRLFSize: t.crlf, Time: t.mtime}
+	if o.Cur {
+		m.Subdir, m.Flags = SubCur, NormalizeFlags(o.Flags)
+		m.Name = FormatName(key, m.Flags)
+	}
+	// Time as ParseName will read it back: microseconds.
+	m.Time = time.Unix(t.mtime.Unix(), int64(t.mtime.Nanosecond()/1000)*1000)
+	return m
+}
+
+// uniqueBase returns <sec>.M<usec>P<pid>Q<seq>R<random>.<host>.
+func (d *Dir) uniqueBase(t time.Time) string {
+	b := make([]byte, 0, 64+len(d.host))
+	b = strconv.AppendInt(b, t.Unix(), 10)
+	b = append(b, ".M"...)
+	b = strconv.AppendInt(b, int64(t.Nanosecond()/1000), 10)
+	b = append(b, 'P')
+	b = strconv.AppendInt(b, int64(d.opts.Pid), 10)
+	b = append(b, 'Q')
+	b = strconv.AppendUint(b, d.seq.Add(1), 10)
+	b = append(b, 'R')
+	r := rand.Uint64()
+	const hex = "0123456789abcdef"
+	for i := 60; i >= 0; i -= 4 {
+		b = append(b, hex[(r>>uint(i))&0xf])
+	}
+	b = append(b, '.')
+	b = append(b, d.host...)
+	return string(b)
+}
+
+// writeTmp creates tmp/<unique>, copies r into it with LF line ends,
+// counts the sizes and fsyncs it. On error the file is removed.
+func (d *Dir) writeTmp(r io.Reader, o DeliverOptions) (tmpFile, error) {
+	t := tmpFile{mtime: o.Time}
+	if t.mtime.IsZero() {
+		t.mtime = d.opts.Now()
+	}
+	var f *os.File
+	var err error
+	for range 10 {
+		t.base = d.uniqueBase(t.mtime)
+		t.path = filepath.Join(d.path, SubTmp, t.base)
+		f, err = os.OpenFile(t.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if !errors.Is(err, fs.ErrExist) {
+			break
+		}
+	}
+	if err != nil {
+		return t, err
+	}
+	fail := func(err error) (tmpFile, error) {
+		f.Close()
+		os.Remove(t.path)
+		return t, err
+	}
+	bp := d.bufs.Get().(*[]byte)
+	defer d.bufs.Put(bp)
+	t.size, t.crlf, err = copyLF(f, r, *bp, o.MaxSize)
+	if err != nil {
+		return fail(err)
+	}
+	if !o.Time.IsZero() {
+		if err := os.Chtimes(t.path, o.Time, o.Time); err != nil {
+			return fail(err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(t.path)
+		return t, err
+	}
+	return t, nil
+}
+
+// publish links the tmp file to its place in new/ or cur/ and fsyncs that
+// directory. On error nothing is left there.
+func (d *Dir) publish(tmp string, m Message) error {
+	dst := d.MessagePath(m)
+	if err := link(tmp, dst); err != nil {
+		return err
+	}
+	if err := syncDir(filepath.Join(d.path, m.Subdir)); err != nil {
+		os.Remove(dst)
+		return err
+	}
+	return nil
+}
+
+// link makes dst a name of src without ever replacing an existing dst
+// (link(2) fails with EEXIST where rename(2) would clobber). Where the
+// file system has no hard links it falls back to rename; the caller's
+// removal of src then finds nothing, which is fine.
+func link(src, dst string) error {
+	err := os.Link(src, dst)
+	if err == nil {
+		return nil
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) && (errors.Is(le.Err, syscall.EPERM) || errors.Is(le.Err, syscall.ENOTSUP) || errors.Is(le.Err, syscall.EOPNOTSUPP)) {
+		if _, serr := os.Lstat(dst); serr == nil {
+			return err
+		}
+		return os.Rename(src, dst)
+	}
+	return err
+}
+
+// copyInto copies the tmp file src into d (another file system) through
+// d's own tmp/, fsyncs it and links it as dst.
+func (d *Dir) copyInto(src, dst string, mtime time.Time) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp := filepath.Join(d.path, SubTmp, filepath.Base(dst)+".copy")
+	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	if err := os.Chtimes(tmp, mtime, mtime); err != nil {
+		return err
+	}
+	return link(tmp, dst)
+}
+
+// copyLF copies r to w, turning every CRLF into LF (RFC 5322 §2.3 line
+// ends are CRLF on the wire; Maildir stores the local LF convention). It
+// returns the bytes written and the size the message has with CRLF line
+// ends (written + number of LFs): Dovecot's W= "virtual size". A bare CR
+// is kept as it is. With max > 0, more than max bytes written gives
+// ErrTooBig.
+func copyLF(w io.Writer, r io.Reader, buf []byte, max int64) (size, crlf int64, err error) {
+	pendingCR := false // a CR ended the previous chunk
+	emit := func(b []byte) error {
+		size += int64(len(b))
+		crlf += int64(len(b))
+		if max > 0 && size > max {
+			return ErrTooBig
+		}
+		return writeAll(w, b)
+	}
+	for {
+		n, rerr := r.Read(buf)
+		if n > 0 {
+			if pendingCR {
+				pendingCR = false
+				if buf[0] != '\n' {
+					if err := emit([]byte{'\r'}); err != nil {
+						return size, crlf, err
+					}
+				}
+			}
+			// Compact in place; the write index never passes the read index.
+			out := buf[:0]
+			for i := 0; i < n; i++ {
+				c := buf[i]
+				if c == '\r' {
+					if i+1 == n {
+						pendingCR = true
+						continue
+					}
+					if buf[i+1] == '\n' {
+						continue // the CR of a CRLF
+					}
+				}
+				if c == '\n' {
+					crlf++ // it counts as CRLF in the virtual size
+				}
+				out = append(out, c)
+			}
+			if err := emit(out); err != nil {
+				return size, crlf, err
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return size, crlf, rerr
+		}
+	}
+	if pendingCR {
+		if err := emit([]byte{'\r'}); err != nil {
+			return size, crlf, err
+		}
+	}
+	return size, crlf, nil
+}
+
+func writeAll(w io.Writer, b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	_, err := w.Write(b)
+	return err
+}
