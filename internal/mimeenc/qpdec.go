@@ -1,0 +1,329 @@
+package mimeenc
+
+import (
+	"encoding/binary"
+	"io"
+)
+
+// qpMaxPad bounds white space held back while the decoder learns whether
+// it ends a line (then it is transport padding, dropped) or not.
+const qpMaxPad = 4096
+
+// Decoder states between bytes.
+const (
+	qsText  = iota // ordinary text
+	qsCR           // after a CR (and maybe white space before it)
+	qsEq           // after '='
+	qsEqHex        // after '=' and one hex digit
+	qsEqWS         // after '=' and white space: only a line break may follow
+	qsEqCR         // after '=', maybe white space, and CR
+)
+
+// qpUnhex maps a hex digit (either case: RFC 2045 §6.7 note (2) lets a
+// robust decoder take lower case) to its value, anything else to 0xFF.
+var qpUnhex = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xFF
+	}
+	for i, c := range "0123456789ABCDEF" {
+		t[c] = byte(i)
+	}
+	for i, c := range "abcdef" {
+		t[c] = byte(10 + i)
+	}
+	return t
+}()
+
+// QPReader decodes quoted-printable (RFC 2045 §6.7). It accepts what the
+// RFC asks a robust decoder to accept: lower-case hex digits, LF or CR LF
+// line ends, white space at the end of a line (transport padding, removed
+// as rule 3 says) and after a soft break's "=", a soft break at the very
+// end of the input, and lines longer than 76 characters.
+//
+// These are malformed and, unless Lenient, a *SyntaxError naming the line
+// and column: "=" followed by anything but two hex digits or a line end,
+// control characters other than tab (a CR not followed by LF included)
+// and bytes above 126. Lenient passes each through unchanged ("=" and
+// what follows it as they are), as encoding/quotedprintable does.
+type QPReader struct {
+	r       io.Reader
+	lenient bool
+	eol     []byte
+
+	in   []byte
+	out  []byte
+	opos int
+	eof  bool
+	err  error
+
+	line, col int64 // position of the last byte read: line from 1, column from 1
+	state     int
+	hex1      byte  // the first digit after '='
+	eqLine    int64 // position of the '=' being decoded
+	eqCol     int64
+	crCol     int64  // column of a pending CR
+	pad       []byte // white space held back in qsText and qsCR
+	eqPad     []byte // white space after '=' in qsEqWS and qsEqCR
+}
+
+// NewQPReader returns a quoted-printable decoder reading from r.
+func NewQPReader(r io.Reader, opt QPOptions) *QPReader {
+	d := &QPReader{r: r, lenient: opt.Lenient, eol: []byte("\n"), line: 1}
+	if opt.CRLF {
+		d.eol = []byte("\r\n")
+	}
+	d.in = make([]byte, qpBlock)
+	d.out = make([]byte, 0, 2*qpBlock+2*qpMaxPad+64)
+	d.pad = make([]byte, 0, qpMaxPad)
+	d.eqPad = make([]byte, 0, qpMaxPad)
+	return d
+}
+
+// Read decodes into p.
+func (d *QPReader) Read(p []byte) (int, error) {
+	for d.opos == len(d.out) {
+		if d.err != nil {
+			return 0, d.err
+		}
+		d.fill()
+	}
+	n := copy(p, d.out[d.opos:])
+	d.opos += n
+	return n, nil
+}
+
+// WriteTo decodes everything to w.
+func (d *QPReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		if d.opos < len(d.out) {
+			n, err := w.Write(d.out[d.opos:])
+			total += int64(n)
+			d.opos += n
+			if err != nil {
+				return total, err
+			}
+		}
+		if d.err == io.EOF {
+			return total, nil
+		}
+		if d.err != nil {
+			return total, d.err
+		}
+		d.fill()
+	}
+}
+
+func (d *QPReader) fill() {
+	d.out, d.opos = d.out[:0], 0
+	n, err := io.ReadFull(d.r, d.in)
+	if n > 0 {
+		d.decode(d.in[:n])
+	}
+	if d.err != nil {
+		return
+	}
+	switch err {
+	case nil:
+	case io.EOF, io.ErrUnexpectedEOF:
+		d.finish()
+	default:
+		d.err = err
+	}
+}
+
+// fail records a malformed sequence; it reports whether decoding stops
+// (false when lenient: the caller passes the bytes through).
+func (d *QPReader) fail(line, col int64, format string, args ...any) bool {
+	if d.lenient {
+		return false
+	}
+	d.err = lineError(line, col, format, args...)
+	return true
+}
+
+// decode decodes p, appending to d.out, until p ends or an error.
+func (d *QPReader) decode(p []byte) {
+	out := d.out
+	line, col := d.line, d.col
+	defer func() { d.out, d.line, d.col = out, line, col }()
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if d.state == qsText {
+			// Fast path: 8 plain characters, the last not a space.
+			if i+8 <= len(p) {
+				if x := load8(p[i:]); qpPlain8(x) && p[i+7] != ' ' {
+					if len(d.pad) > 0 {
+						out = append(out, d.pad...)
+						d.pad = d.pad[:0]
+					}
+					if o := len(out); cap(out)-o >= 8 {
+						out = out[:o+8]
+						binary.LittleEndian.PutUint64(out[o:], x)
+					} else {
+						out = append(out, p[i:i+8]...)
+					}
+					col += 8
+					i += 7
+					continue
+				}
+			}
+			col++
+			switch {
+			case c > ' ' && c < 0x7f && c != '=':
+				if len(d.pad) > 0 {
+					out = append(out, d.pad...)
+					d.pad = d.pad[:0]
+				}
+				out = append(out, c)
+			case c == '=':
+				if len(d.pad) > 0 {
+					out = append(out, d.pad...)
+					d.pad = d.pad[:0]
+				}
+				// The common cases in one step: =XX, and a soft break.
+				if i+2 < len(p) {
+					if v := qpUnhex[p[i+1]]<<4 | qpUnhex[p[i+2]]; qpUnhex[p[i+1]]|qpUnhex[p[i+2]] < 16 {
+						out = append(out, v)
+						i += 2
+						col += 2
+						continue
+					}
+				}
+				d.state, d.eqLine, d.eqCol = qsEq, line, col
+			case c == ' ' || c == '\t':
+				if len(d.pad) == cap(d.pad) {
+					// QUIRK: a run of white space this long is not
+					// transport padding; keep it.
+					out = append(out, d.pad...)
+					d.pad = d.pad[:0]
+				}
+				d.pad = append(d.pad, c)
+			case c == '\n':
+				d.pad = d.pad[:0] // trailing white space: rule 3
+				out = append(out, d.eol...)
+				line, col = line+1, 0
+			case c == '\r':
+				d.state, d.crCol = qsCR, col
+			default:
+				if d.fail(line, col, "unencoded byte %s (rule 4 needs =%02X)", quoteByte(c), c) {
+					return
+				}
+				out = append(out, d.pad...)
+				d.pad = d.pad[:0]
+				out = append(out, c)
+			}
+			continue
+		}
+		col++
+		switch d.state {
+		case qsCR:
+			d.state = qsText
+			if c == '\n' {
+				d.pad = d.pad[:0]
+				out = append(out, d.eol...)
+				line, col = line+1, 0
+				continue
+			}
+			if d.fail(line, d.crCol, "CR not followed by LF") {
+				return
+			}
+			out = append(out, d.pad...)
+			d.pad = d.pad[:0]
+			out = append(out, '\r')
+			i, col = i-1, col-1 // c again, as text
+		case qsEq:
+			switch {
+			case qpUnhex[c] < 16:
+				d.hex1, d.state = c, qsEqHex
+			case c == ' ' || c == '\t':
+				d.eqPad = append(d.eqPad[:0], c)
+				d.state = qsEqWS
+			case c == '\r':
+				d.eqPad = d.eqPad[:0]
+				d.state = qsEqCR
+			case c == '\n':
+				d.state = qsText // soft line break
+				line, col = line+1, 0
+			default:
+				if d.fail(d.eqLine, d.eqCol, "'=' followed by %s, not two hex digits", quoteByte(c)) {
+					return
+				}
+				out = append(out, '=')
+				d.state = qsText
+				i, col = i-1, col-1
+			}
+		case qsEqHex:
+			if v := qpUnhex[c]; v < 16 {
+				out = append(out, qpUnhex[d.hex1]<<4|v)
+				d.state = qsText
+				break
+			}
+			if d.fail(d.eqLine, d.eqCol, "'=' followed by %s%s, not two hex digits", quoteByte(d.hex1), quoteByte(c)) {
+				return
+			}
+			out = append(out, '=', d.hex1)
+			d.state = qsText
+			i, col = i-1, col-1
+		case qsEqWS:
+			switch c {
+			case ' ', '\t':
+				if len(d.eqPad) < cap(d.eqPad) {
+					d.eqPad = append(d.eqPad, c)
+					continue
+				}
+			case '\r':
+				d.state = qsEqCR
+				continue
+			case '\n':
+				d.state = qsText // soft break with transport padding
+				line, col = line+1, 0
+				continue
+			}
+			if d.fail(d.eqLine, d.eqCol, "'=' followed by white space that does not end the line") {
+				return
+			}
+			out = append(out, '=')
+			out = append(out, d.eqPad...)
+			d.state = qsText
+			i, col = i-1, col-1
+		case qsEqCR:
+			if c == '\n' {
+				d.state = qsText
+				line, col = line+1, 0
+				continue
+			}
+			if d.fail(d.eqLine, d.eqCol, "'=' followed by a CR that is not part of CR LF") {
+				return
+			}
+			out = append(out, '=')
+			out = append(out, d.eqPad...)
+			out = append(out, '\r')
+			d.state = qsText
+			i, col = i-1, col-1
+		}
+	}
+}
+
+// finish ends the input: trailing white space goes (rule 3), a final
+// soft break is accepted, a half-finished escape is malformed.
+func (d *QPReader) finish() {
+	switch d.state {
+	case qsCR:
+		if d.fail(d.line, d.crCol, "CR not followed by LF") {
+			return
+		}
+		d.out = append(d.out, d.pad...)
+		d.out = append(d.out, '\r')
+	case qsEqHex:
+		if d.fail(d.eqLine, d.eqCol, "'=' followed by %s and the end of the input", quoteByte(d.hex1)) {
+			return
+		}
+		d.out = append(d.out, '=', d.hex1)
+	}
+	// qsEq, qsEqWS, qsEqCR: a soft break at the end, as an encoder
+	// writes for input without a final line break.
+	d.pad = d.pad[:0]
+	d.state = qsText
+	d.err = io.EOF
+}
