@@ -217,4 +217,3 @@ func parseRetry(s string) ([]time.Duration, error) {
 
 // stdin returns the message input.
 func stdin(c *cli.Context) io.Reader { return c.App.Reader }
-
