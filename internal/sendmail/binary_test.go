@@ -1,0 +1,239 @@
+package sendmail_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"mailtk/internal/queue"
+	"mailtk/internal/testutil"
+)
+
+type run struct {
+	stdout, stderr string
+	code           int
+}
+
+func sendmail(t *testing.T, stdin string, args ...string) run {
+	t.Helper()
+	cmd := exec.Command(testutil.Binary(t, "sendmail"), args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Env = append(os.Environ(), "USER=tester", "NAME=Test User")
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return run{out.String(), errb.String(), code}
+}
+
+func queued(t *testing.T, dir string) []queue.Envelope {
+	t.Helper()
+	r := sendmail(t, "", "-C", "/dev/null", "--queue", dir, "-bp", "--json")
+	if r.code != 0 {
+		t.Fatalf("-bp: %+v", r)
+	}
+	var out []queue.Envelope
+	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	for dec.More() {
+		var e queue.Envelope
+		if err := dec.Decode(&e); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func startSink(t *testing.T, opts ...string) (string, string) {
+	t.Helper()
+	sink := testutil.Peer(t, "smtp-sink")
+	dump := testutil.UnprivDir(t)
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	cmd := exec.Command(sink, append(append([]string{"-u", "nobody", "-d", dump + "/%H%M%S."}, opts...), addr, "16")...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for i := 0; i < 100; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return addr, dump
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("smtp-sink did not start")
+	return "", ""
+}
+
+// git send-email: recipients first, -f after them, -i.
+func TestGitSendEmailThroughQueueToSink(t *testing.T) {
+	q := filepath.Join(t.TempDir(), "q")
+	msg := "From: Me <me@example.org>\nTo: bob@example.net\nSubject: [PATCH] x\n\n.dotted line\nbody\n"
+	r := sendmail(t, msg, "-C", "/dev/null", "--queue", q, "-i", "bob@example.net", "-f", "me@example.org")
+	if r.code != 0 {
+		t.Fatalf("submit: %+v", r)
+	}
+	list := queued(t, q)
+	if len(list) != 1 || list[0].From != "me@example.org" || list[0].Recipients[0].Addr != "bob@example.net" {
+		t.Fatalf("queue: %+v", list)
+	}
+	addr, dump := startSink(t)
+	r = sendmail(t, "", "-C", "/dev/null", "--queue", q, "-q", "--relay", addr, "--relay-insecure")
+	if r.code != 0 {
+		t.Fatalf("-q: %+v", r)
+	}
+	if list := queued(t, q); len(list) != 0 {
+		t.Fatalf("queue not empty after delivery: %+v", list)
+	}
+	time.Sleep(100 * time.Millisecond)
+	files, _ := filepath.Glob(filepath.Join(dump, "*"))
+	if len(files) != 1 {
+		t.Fatalf("sink got %d messages", len(files))
+	}
+	b, _ := os.ReadFile(files[0])
+	if !strings.Contains(string(b), "X-Mail-Args: <me@example.org>") || !strings.Contains(string(b), "\n.dotted line\nbody\n") || !strings.Contains(string(b), "Message-ID: <") {
+		t.Errorf("sink saw:\n%s", b)
+	}
+}
+
+// PHP's mail(): "sendmail -t -i", recipients in the header, Bcc removed.
+func TestPHPMailReadRecipients(t *testing.T) {
+	q := filepath.Join(t.TempDir(), "q")
+	msg := "To: a@example.net\nBcc: hidden@example.net\nSubject: php\n\nhello\n"
+	if r := sendmail(t, msg, "-C", "/dev/null", "--queue", q, "-t", "-i"); r.code != 0 {
+		t.Fatalf("%+v", r)
+	}
+	list := queued(t, q)
+	if len(list) != 1 || len(list[0].Recipients) != 2 || list[0].From != "tester@"+mustHostname(t) {
+		t.Fatalf("queue: %+v", list)
+	}
+	b, _ := os.ReadFile(filepath.Join(q, "msg", list[0].ID))
+	if strings.Contains(string(b), "hidden") || !strings.Contains(string(b), "From: \"Test User\" <tester@") {
+		t.Errorf("queued message:\n%s", b)
+	}
+}
+
+func mustHostname(t *testing.T) string {
+	h, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func TestExitStatus(t *testing.T) {
+	q := filepath.Join(t.TempDir(), "q")
+	tests := []struct {
+		name  string
+		stdin string
+		args  []string
+		code  int
+	}{
+		{"no recipients", "Subject: x\n\nx\n", nil, 64},
+		{"-t without any", "Subject: x\n\nx\n", []string{"-t"}, 64},
+		{"unknown option", "", []string{"-Z"}, 64},
+		{"daemon mode", "", []string{"-bd"}, 64},
+		{"line over 998 octets", "Subject: x\n\n" + strings.Repeat("x", 999) + "\n", []string{"a@example.net"}, 65},
+		{"bad recipient", "x\n", []string{"a b@example.net"}, 65},
+		{"bad config file", "x\n", []string{"-C", "/nonexistent/sendmail.conf", "a@example.net"}, 78},
+	}
+	for _, tt := range tests {
+		args := append([]string{"--queue", q}, tt.args...)
+		if tt.name != "bad config file" {
+			args = append([]string{"-C", "/dev/null"}, args...)
+		}
+		if r := sendmail(t, tt.stdin, args...); r.code != tt.code || r.stderr == "" {
+			t.Errorf("%s: exit %d (want %d), stderr %q", tt.name, r.code, tt.code, r.stderr)
+		}
+	}
+	if list := queued(t, q); len(list) != 0 {
+		t.Errorf("a failed submission was queued: %+v", list)
+	}
+	// An unusable queue is a temporary failure: the caller keeps the mail.
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o600)
+	if r := sendmail(t, "x\n", "-C", "/dev/null", "--queue", filepath.Join(file, "q"), "a@example.net"); r.code != 75 {
+		t.Errorf("unusable queue: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// Settings from a -C file, with the command line winning.
+func TestConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "sendmail.conf")
+	os.WriteFile(conf, []byte("# test\nqueue = "+filepath.Join(dir, "fromfile")+"\nhostname = conf.example.org\n"), 0o644)
+	if r := sendmail(t, "x\n", "-C", conf, "bob"); r.code != 0 {
+		t.Fatalf("%+v", r)
+	}
+	list := queued(t, filepath.Join(dir, "fromfile"))
+	if len(list) != 1 || list[0].Recipients[0].Addr != "bob@conf.example.org" {
+		t.Fatalf("%+v", list)
+	}
+}
+
+// neomutt hands its mail to sendmail exactly as a user's muttrc says.
+func TestNeomutt(t *testing.T) {
+	nm := testutil.Peer(t, "neomutt")
+	q := filepath.Join(t.TempDir(), "q")
+	bin := testutil.Binary(t, "sendmail")
+	cmd := exec.Command(nm, "-n", "-F", "/dev/null",
+		"-e", "set sendmail=\""+bin+" -C /dev/null --queue "+q+" -oi -oem\"",
+		"-e", "set from=me@example.org", "-e", "set record=\"\"", "-e", "set use_from=yes",
+		"-s", "from neomutt", "bob@example.net")
+	cmd.Stdin = strings.NewReader("hello from neomutt\n")
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "TERM=dumb")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("neomutt: %v\n%s", err, out)
+	}
+	list := queued(t, q)
+	if len(list) != 1 || list[0].Recipients[0].Addr != "bob@example.net" {
+		t.Fatalf("%+v", list)
+	}
+	b, _ := os.ReadFile(filepath.Join(q, "msg", list[0].ID))
+	if !strings.Contains(string(b), "Subject: from neomutt") || !strings.Contains(string(b), "hello from neomutt") {
+		t.Errorf("queued:\n%s", b)
+	}
+}
+
+// A smarthost that refuses temporarily: the message stays queued with
+// the reason shown by mailq.
+func TestDeferredShowsInMailq(t *testing.T) {
+	q := filepath.Join(t.TempDir(), "q")
+	sendmail(t, "x\n", "-C", "/dev/null", "--queue", q, "-f", "a@example.org", "bob@example.net")
+	addr, _ := startSink(t, "-r", "RCPT")
+	if r := sendmail(t, "", "-C", "/dev/null", "--queue", q, "-q", "--relay", addr, "--relay-insecure"); r.code != 0 {
+		t.Fatalf("%+v", r)
+	}
+	r := sendmail(t, "", "-C", "/dev/null", "--queue", q, "-bp")
+	if !strings.Contains(r.stdout, "bob@example.net") || !strings.Contains(r.stdout, "(450 4.3.0") || !strings.Contains(r.stdout, "in 1 Request.") {
+		t.Errorf("mailq:\n%s", r.stdout)
+	}
+	// mailq, by that name, lists the same.
+	link := filepath.Join(t.TempDir(), "mailq")
+	os.Symlink(testutil.Binary(t, "sendmail"), link)
+	out, _ := exec.Command(link, "-C", "/dev/null", "--queue", q).Output()
+	if !strings.Contains(string(out), "bob@example.net") {
+		t.Errorf("mailq by name:\n%s", out)
+	}
+}
