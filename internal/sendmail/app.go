@@ -80,6 +80,7 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Name: "relay", Usage: "smarthost `HOST[:PORT]` for all non-local mail (465: implicit TLS); none: deliver to MX hosts"},
 		&cli.BoolFlag{Name: "relay-insecure", Usage: "allow the smarthost connection without TLS"},
 		&cli.StringFlag{Name: "relay-auth", Usage: "`FILE` holding \"user password\" for the smarthost; must be readable only by its owner"},
+		&cli.IntFlag{Name: "mx-port", Usage: "connect to MX hosts on `PORT` (tests and unusual networks)", Value: 25},
 		&cli.StringSliceFlag{Name: "dns-server", Usage: "resolve MX hosts with `ADDR[:PORT]` instead of /etc/resolv.conf (repeatable)"},
 		&cli.StringFlag{Name: "retry", Usage: "retry schedule, comma-separated `DURATIONS`; the last repeats", Value: "1m,5m,15m,30m,1h,2h,4h"},
 		&cli.DurationFlag{Name: "expire", Usage: "bounce what is still queued after `DURATION` (RFC 5321 §4.5.4.1)", Value: 5 * 24 * time.Hour},

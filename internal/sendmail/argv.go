@@ -175,7 +175,7 @@ func longTakesValue(name string) bool {
 	switch name {
 	case "from", "fullname", "config", "notify", "ret", "envid", "body-type", "mode",
 		"queue-interval", "users", "aliases", "hostname", "queue", "relay", "relay-auth",
-		"retry", "expire", "warn-after", "timeout", "max-size", "dns-server", "helo":
+		"retry", "expire", "warn-after", "timeout", "max-size", "dns-server", "mx-port":
 		return true
 	}
 	return false

@@ -89,6 +89,7 @@ func transport(c *cli.Context) (*relay.Transport, error) {
 		Insecure:  c.Bool("relay-insecure"),
 		Hostname:  hostname(c),
 		Timeout:   c.Duration("timeout"),
+		Port:      c.Int("mx-port"),
 	}
 	if f := c.String("relay-auth"); f != "" {
 		u, p, err := readAuthFile(f)
