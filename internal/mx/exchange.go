@@ -83,8 +83,8 @@ func (r *Resolver) query(ctx context.Context, name string, qtype uint16) (*dns.M
 				plain.Extra = nil
 				m, err = r.try(ctx, srv, plain)
 			}
-			if ctx.Err() != nil {
-				return nil, &failure{srv, ctx.Err()}
+			if expired(ctx) {
+				return nil, &failure{srv, context.DeadlineExceeded}
 			}
 			if err != nil {
 				last, lastServer = err, srv
@@ -221,4 +221,14 @@ func parseReply(q *dns.Msg, b []byte) (*dns.Msg, error) {
 		m.Answer, m.Ns, m.Extra = nil, nil, nil
 	}
 	return m, nil
+}
+
+// expired reports whether ctx is done or its deadline has passed (a
+// socket deadline set from it may fire before its timer does).
+func expired(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }

@@ -113,7 +113,7 @@ func (r *Resolver) Lookup(ctx context.Context, domain string) Result {
 		if h.Temporary {
 			res.Status = TempFail
 			res.Err = fmt.Errorf("no exchanger address yet: %s: %s", h.Name, h.Problems[len(h.Problems)-1])
-			if ctx.Err() != nil {
+			if expired(ctx) {
 				res.Err = fmt.Errorf("no exchanger address within %v", r.maxTime)
 			}
 			return res
@@ -127,7 +127,7 @@ func (r *Resolver) Lookup(ctx context.Context, domain string) Result {
 // lookupErr names the per-domain time limit when that is what ended the
 // lookup.
 func lookupErr(ctx context.Context, err error, r *Resolver) error {
-	if ctx.Err() != nil {
+	if expired(ctx) {
 		return fmt.Errorf("no answer within %v", r.maxTime)
 	}
 	return err
@@ -188,6 +188,19 @@ func (r *Resolver) hosts(rrs []dns.RR, res *Result) (hosts []Host, null bool) {
 	return hosts, null
 }
 
+// literalAddr returns the address an MX target written as an IP address
+// stands for.
+//
+// QUIRK: RFC 5321 §5.1 forbids such targets. Clients that resolve hosts
+// with getaddrinfo (sendmail, most libraries) end up connecting to the
+// address anyway, while Exim refuses unless allow_mx_to_ip is set. We
+// report the violation and use the address, so the output shows where
+// such mail would actually go.
+func literalAddr(name string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(name, "["), "]"))
+	return a.Unmap(), err == nil
+}
+
 // resolveHosts fetches the addresses (unless NoAddrs) and TLSA records
 // (with TLSA) of all hosts at once.
 func (r *Resolver) resolveHosts(ctx context.Context, hosts []Host) {
@@ -208,7 +221,9 @@ func (r *Resolver) resolveHost(ctx context.Context, h *Host, target bool) (nx bo
 	if r.tlsa {
 		wg.Go(func() { t = r.fetchTLSA(ctx, h.Name) })
 	}
-	if !r.noAddrs || !target {
+	if a, ok := literalAddr(h.Name); ok && target {
+		h.Addrs = []netip.Addr{a}
+	} else if !r.noAddrs || !target {
 		nx = r.addrs(ctx, h, target)
 	}
 	wg.Wait()
@@ -230,7 +245,7 @@ func (r *Resolver) implicit(ctx context.Context, res *Result, name string) {
 	case h.Temporary:
 		res.Status = TempFail
 		res.Err = fmt.Errorf("no MX records; address lookup: %s", h.Problems[len(h.Problems)-1])
-		if ctx.Err() != nil {
+		if expired(ctx) {
 			res.Err = fmt.Errorf("no MX records, and no address answer within %v", r.maxTime)
 		}
 	case nx:

@@ -70,9 +70,8 @@ func checkLength(s string) error {
 // an IP address written as a name, which RFC 5321 §5.1 and RFC 1035
 // §3.3.9 forbid: the exchange field is a host name.
 func isIPLiteral(name string) bool {
-	s := strings.TrimSuffix(strings.TrimPrefix(name, "["), "]")
-	_, err := netip.ParseAddr(s)
-	return err == nil
+	_, ok := literalAddr(name)
+	return ok
 }
 
 // clip shortens hostile input before it is echoed in an error message.
