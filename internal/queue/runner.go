@@ -44,6 +44,10 @@ type Runner struct {
 	Postmaster string
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// Workers is how many entries are delivered at once; default 8.
+	// Each entry is locked, so runners in other processes never take
+	// the same one.
+	Workers int
 }
 
 // DefaultRetry is the default retry schedule.
@@ -68,6 +72,9 @@ func (r *Runner) defaults() {
 	if r.Hostname == "" {
 		r.Hostname = r.Queue.hostname
 	}
+	if r.Workers <= 0 {
+		r.Workers = 8
+	}
 }
 
 // Stats counts what a run did.
@@ -79,31 +86,56 @@ type Stats struct {
 // as "sendmail -q" does by hand) and returns what happened.
 func (r *Runner) RunOnce(ctx context.Context, force bool) (Stats, error) {
 	r.defaults()
-	var st Stats
 	ids, err := r.Queue.ids()
 	if err != nil {
-		return st, err
+		return Stats{}, err
+	}
+	work := make(chan string)
+	results := make(chan Stats)
+	for w := 0; w < r.Workers; w++ {
+		go func() {
+			var st Stats
+			for id := range work {
+				r.tryEntry(ctx, id, force, &st)
+			}
+			results <- st
+		}()
 	}
 	for _, id := range ids {
 		if ctx.Err() != nil {
-			return st, ctx.Err()
+			break
 		}
-		e, err := r.Queue.Lock(id)
-		if errors.Is(err, ErrLocked) || errors.Is(err, ErrGone) {
-			continue
-		}
-		if err != nil {
-			r.Logger.Error("queue entry unreadable", "id", id, "err", err)
-			continue
-		}
-		if force || !r.Now().Before(e.Env.NextTry) {
-			if err := r.runEntry(ctx, e, &st); err != nil {
-				r.Logger.Error("queue entry", "id", id, "err", err)
-			}
-		}
-		e.Close()
+		work <- id
 	}
-	return st, nil
+	close(work)
+	var total Stats
+	for w := 0; w < r.Workers; w++ {
+		st := <-results
+		total.Tried += st.Tried
+		total.Delivered += st.Delivered
+		total.Deferred += st.Deferred
+		total.Failed += st.Failed
+		total.Bounces += st.Bounces
+	}
+	return total, ctx.Err()
+}
+
+// tryEntry delivers one entry if it is due and no other runner has it.
+func (r *Runner) tryEntry(ctx context.Context, id string, force bool, st *Stats) {
+	e, err := r.Queue.Lock(id)
+	if errors.Is(err, ErrLocked) || errors.Is(err, ErrGone) {
+		return
+	}
+	if err != nil {
+		r.Logger.Error("queue entry unreadable", "id", id, "err", err)
+		return
+	}
+	defer e.Close()
+	if force || !r.Now().Before(e.Env.NextTry) {
+		if err := r.runEntry(ctx, e, st); err != nil {
+			r.Logger.Error("queue entry", "id", id, "err", err)
+		}
+	}
 }
 
 func (r *Runner) runEntry(ctx context.Context, e *Entry, st *Stats) error {

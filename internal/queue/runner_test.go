@@ -8,6 +8,7 @@ import (
 	"net/mail"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,10 +16,10 @@ import (
 )
 
 // scripted answers each recipient by its local part: ok, temp, perm.
-type scripted struct{ calls int }
+type scripted struct{ calls atomic.Int32 }
 
 func (s *scripted) Deliver(_ context.Context, _ *Envelope, rcpts []*Recipient, _ io.ReaderAt, _ int64) []Result {
-	s.calls++
+	s.calls.Add(1)
 	out := make([]Result, len(rcpts))
 	for i, rc := range rcpts {
 		switch {
@@ -80,13 +81,13 @@ func TestRunnerMixedResults(t *testing.T) {
 	checkDSN(t, q, bounce.ID, "failed", "perm@example.net", "5.1.1")
 
 	// Not due yet: nothing is tried.
-	tr.calls = 0
+	tr.calls.Store(0)
 	r.Transport = tr
 	if _, err := r.RunOnce(context.Background(), false); err != nil {
 		t.Fatal(err)
 	}
-	if tr.calls != 1 { // only the bounce (to a@example.org, fails: "a" is not ok/temp)
-		t.Errorf("%d transport calls before the retry time", tr.calls)
+	if tr.calls.Load() != 1 { // only the bounce (to a@example.org, fails: "a" is not ok/temp)
+		t.Errorf("%d transport calls before the retry time", tr.calls.Load())
 	}
 
 	// After 4 hours: a delay warning once; after 5 days: expiry.
