@@ -2,6 +2,7 @@ package netio
 
 import (
 	"log/slog"
+	"net"
 	"os"
 	"time"
 )
@@ -49,6 +50,11 @@ type Options struct {
 	// Serve's context before their connections are closed (default 30s;
 	// negative: close at once).
 	Grace time.Duration
+
+	// Ready, when set, is called in listener modes with the listening
+	// addresses once they accept connections (with port 0 resolved), for
+	// tests and for programs that report readiness.
+	Ready func(addrs []net.Addr)
 
 	// Logger receives netio's own events (refused connections, TLS
 	// failures, ignored environment values). Default: text to stderr.

@@ -163,6 +163,13 @@ func serveListeners(ctx context.Context, o *Options, cfg *tls.Config, lns []name
 	for _, ln := range lns {
 		o.Logger.Info("listening", "addr", ln.Addr().String(), "name", ln.name)
 	}
+	if o.Ready != nil {
+		var addrs []net.Addr
+		for _, ln := range lns {
+			addrs = append(addrs, ln.Addr())
+		}
+		o.Ready(addrs)
+	}
 	errc := make(chan error, len(lns))
 	for _, ln := range lns {
 		go func() { errc <- s.acceptLoop(ln) }()
