@@ -147,12 +147,28 @@ func (d *QPReader) decode(p []byte) {
 	out := d.out
 	line, col := d.line, d.col
 	defer func() { d.out, d.line, d.col = out, line, col }()
+	try8 := 0 // where to try the 8-plain-bytes path again
 	for i := 0; i < len(p); i++ {
 		c := p[i]
 		if d.state == qsText {
-			// Fast path: 8 plain characters, the last not a space.
-			if i+8 <= len(p) {
-				if x := load8(p[i:]); qpPlain8(x) && p[i+7] != ' ' {
+			if c == '=' && i+2 < len(p) {
+				// The common escape in one step.
+				if h, l := qpUnhex[p[i+1]], qpUnhex[p[i+2]]; h|l < 16 {
+					if len(d.pad) > 0 {
+						out = append(out, d.pad...)
+						d.pad = d.pad[:0]
+					}
+					out = append(out, h<<4|l)
+					i += 2
+					col += 3
+					continue
+				}
+			}
+			if i >= try8 && i+8 <= len(p) {
+				// 8 plain characters, the last not a space that might
+				// be trailing: copy them as one word.
+				x := load8(p[i:])
+				if qpPlain8(x) && (p[i+7] != ' ' || i+8 < len(p) && p[i+8] > ' ') {
 					if len(d.pad) > 0 {
 						out = append(out, d.pad...)
 						d.pad = d.pad[:0]
@@ -167,6 +183,7 @@ func (d *QPReader) decode(p []byte) {
 					i += 7
 					continue
 				}
+				try8 = i + 8
 			}
 			col++
 			switch {
@@ -180,15 +197,6 @@ func (d *QPReader) decode(p []byte) {
 				if len(d.pad) > 0 {
 					out = append(out, d.pad...)
 					d.pad = d.pad[:0]
-				}
-				// The common cases in one step: =XX, and a soft break.
-				if i+2 < len(p) {
-					if v := qpUnhex[p[i+1]]<<4 | qpUnhex[p[i+2]]; qpUnhex[p[i+1]]|qpUnhex[p[i+2]] < 16 {
-						out = append(out, v)
-						i += 2
-						col += 2
-						continue
-					}
 				}
 				d.state, d.eqLine, d.eqCol = qsEq, line, col
 			case c == ' ' || c == '\t':

@@ -28,41 +28,30 @@ const qpSoftLimit = 75
 // qpBlock is how many input bytes the Writer encodes per round.
 const qpBlock = 32 * 1024
 
-// Byte classes of the encoder.
-const (
-	qpLit = iota // stands for itself (rule 2)
-	qpWS         // space or tab: itself, unless last on a line (rule 3)
-	qpCR         // text mode: maybe half of a CR LF line break
-	qpLF         // text mode: a line break
-	qpEsc        // =XX (rule 1)
-)
+// qpCodes holds, for [text mode, binary mode] and every byte, its
+// encoding in the low 3 bytes of a little-endian word and its length in
+// the top byte: 1 for a byte that stands for itself (RFC 2045 §6.7 rule
+// 2), 3 for "=XX" (rule 1, upper-case hex). Length 0 marks the bytes
+// whose encoding depends on the next one: space and tab (rule 3), and in
+// text mode CR and LF (line breaks, rule 4).
+const qpWSCode = 0x81 << 24
 
-// qpClasses is [text mode, binary mode].
-var qpClasses = func() (t [2][256]uint8) {
+var qpCodes = func() (t [2][256]uint32) {
+	const hex = "0123456789ABCDEF"
 	for m := range t {
 		for c := 0; c < 256; c++ {
 			switch {
 			case c == ' ' || c == '\t':
-				t[m][c] = qpWS
+				t[m][c] = qpWSCode | uint32(c)
 			case c >= 33 && c <= 126 && c != '=':
-				t[m][c] = qpLit
+				t[m][c] = 1<<24 | uint32(c)
 			default:
-				t[m][c] = qpEsc
+				t[m][c] = 3<<24 | uint32('=') | uint32(hex[c>>4])<<8 | uint32(hex[c&15])<<16
 			}
 		}
 	}
-	t[0]['\r'] = qpCR
-	t[0]['\n'] = qpLF
-	return t
-}()
-
-// qpEscapes holds "=XX" for every byte, upper-case hex as rule 1 wants,
-// in the low 3 bytes of a little-endian word.
-var qpEscapes = func() (t [256]uint32) {
-	const hex = "0123456789ABCDEF"
-	for c := range t {
-		t[c] = uint32('=') | uint32(hex[c>>4])<<8 | uint32(hex[c&15])<<16
-	}
+	t[0]['\r'] = 0
+	t[0]['\n'] = 0
 	return t
 }()
 
@@ -70,9 +59,10 @@ var qpEscapes = func() (t [256]uint32) {
 // encodes white space or a CR held back at the end of the input.
 type QPWriter struct {
 	w      io.Writer
-	class  *[256]uint8
+	codes  *[256]uint32
 	binary bool
 	eol    []byte
+	soft   []byte // "=" and eol: a soft line break
 	in     []byte // ReadFrom's buffer
 	out    []byte
 	col    int  // characters on the current output line
@@ -85,15 +75,16 @@ type QPWriter struct {
 // NewQPWriter returns a quoted-printable encoder writing to w.
 func NewQPWriter(w io.Writer, opt QPOptions) *QPWriter {
 	e := &QPWriter{w: w, binary: opt.Binary, eol: []byte("\n")}
-	e.class = &qpClasses[0]
+	e.codes = &qpCodes[0]
 	if opt.Binary {
-		e.class = &qpClasses[1]
+		e.codes = &qpCodes[1]
 	}
 	if opt.CRLF {
 		e.eol = []byte("\r\n")
 	}
+	e.soft = append([]byte("="), e.eol...)
 	// Worst case: every byte escaped, a soft break every 25 escapes.
-	e.out = make([]byte, 0, qpBlock*4+64)
+	e.out = make([]byte, 0, qpBlock*4+64) // +64: room for word-sized stores
 	return e
 }
 
@@ -176,7 +167,8 @@ func (e *QPWriter) escape(out []byte, col int, c byte) ([]byte, int) {
 	}
 	o := len(out)
 	out = out[:o+4] // room for the 4-byte store; the 4th byte is dropped
-	binary.LittleEndian.PutUint32(out[o:], qpEscapes[c])
+	const hex = "0123456789ABCDEF"
+	binary.LittleEndian.PutUint32(out[o:], uint32('=')|uint32(hex[c>>4])<<8|uint32(hex[c&15])<<16)
 	return out[:o+3], col + 3
 }
 
@@ -205,25 +197,65 @@ func (e *QPWriter) encode(p []byte) {
 			out, col = e.plain(out, col, c)
 		}
 	}
-	class := e.class
+	// The hot loop stores whole words into buf at o: every store has
+	// room, as buf is 4 times a block plus slack.
+	codes := e.codes
+	buf := out[:cap(out)]
+	o := len(out)
+	try8 := 0 // where to try the 8-plain-bytes path again
 	for i < len(p) {
-		// Fast path: 8 plain characters that fit on the line, the last
-		// not a space (which might end a line).
-		if col <= qpSoftLimit-8 && i+8 <= len(p) {
-			if x := load8(p[i:]); qpPlain8(x) && p[i+7] != ' ' {
-				o := len(out)
-				out = out[:o+8]
-				binary.LittleEndian.PutUint64(out[o:], x)
+		if i >= try8 && col <= qpSoftLimit-8 && i+8 <= len(p) {
+			// 8 plain characters that fit on the line, the last not a
+			// space that might end the line: copy them as one word.
+			x := load8(p[i:])
+			if qpPlain8(x) && (p[i+7] != ' ' || i+8 < len(p) && p[i+8] > '\r') {
+				binary.LittleEndian.PutUint64(buf[o:], x)
+				o += 8
 				col += 8
 				i += 8
 				continue
 			}
+			try8 = i + 8 // mostly escapes here: don't retry at every byte
+		}
+		if col <= qpSoftLimit-3*8 && i+8 <= len(p) {
+			// 8 bytes cannot fill the line: no length checks.
+			end := i + 8
+			for ; i < end; i++ {
+				code := codes[p[i]]
+				if code>>24 != 1 && code>>24 != 3 {
+					// Space or tab followed by a byte that is not a
+					// line break stands for itself; the rest below.
+					if code != qpWSCode|uint32(p[i]) || i+1 == len(p) || p[i+1] <= '\r' {
+						break
+					}
+					code = 1<<24 | uint32(p[i])
+				}
+				binary.LittleEndian.PutUint32(buf[o:], code)
+				n := int(code >> 24)
+				o += n
+				col += n
+			}
+			if i == end {
+				continue
+			}
 		}
 		c := p[i]
-		switch class[c] {
-		case qpLit:
-			out, col = e.plain(out, col, c)
-		case qpWS:
+		code := codes[c]
+		if n := int(code >> 24); n == 1 || n == 3 {
+			if col+n > qpSoftLimit {
+				o += copy(buf[o:], e.soft)
+				col = 0
+			}
+			binary.LittleEndian.PutUint32(buf[o:], code)
+			o += n
+			col += n
+			i++
+			continue
+		}
+		// Space, tab, and in text mode CR and LF.
+		out = buf[:o]
+		switch {
+		case c == ' ' || c == '\t':
 			if i+1 == len(p) {
 				e.pendWS = c // placed by the next call or Close
 				break
@@ -234,7 +266,7 @@ func (e *QPWriter) encode(p []byte) {
 			} else {
 				out, col = e.plain(out, col, c)
 			}
-		case qpCR:
+		case c == '\r':
 			if i+1 == len(p) {
 				e.pendCR = true
 				break
@@ -245,15 +277,14 @@ func (e *QPWriter) encode(p []byte) {
 			}
 			i++
 			fallthrough
-		case qpLF:
+		default: // LF
 			out = append(out, e.eol...)
 			col = 0
-		default:
-			out, col = e.escape(out, col, c)
 		}
+		o = len(out)
 		i++
 	}
-	e.out, e.col = out, col
+	e.out, e.col = buf[:o], col
 }
 
 // plain appends c as itself, after a soft break if the line is full.
