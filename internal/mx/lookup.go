@@ -143,6 +143,10 @@ func (r *Resolver) hosts(rrs []dns.RR, res *Result) (hosts []Host, null bool) {
 			null = true
 			continue
 		}
+		if _, ok := dns.IsDomainName(m.Mx); !ok || m.Mx == "" {
+			res.Problems = append(res.Problems, "malformed MX record ignored")
+			continue
+		}
 		n := strings.ToLower(trimDot(m.Mx))
 		if i, ok := seen[n]; ok {
 			hosts[i].Pref = min(hosts[i].Pref, m.Preference)
