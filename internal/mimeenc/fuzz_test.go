@@ -86,9 +86,6 @@ func FuzzB64Decode(f *testing.F) {
 				t.Fatalf("encoding/base64 decodes to %q, we to %q", want, got[0])
 			}
 		}
-		if errs[0] != nil && !bytes.HasPrefix(want, got[0]) && wantErr == nil {
-			t.Fatal("output before the error is not a prefix")
-		}
 		if _, err := decodeB64(in, B64Options{Lenient: true}); err != nil {
 			t.Fatalf("lenient decoding failed: %v", err)
 		}
