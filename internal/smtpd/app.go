@@ -1,0 +1,243 @@
+// Package smtpd is the smtpd program: it wires the SMTP protocol core
+// (internal/smtp) to connections (internal/netio) and to delivery into
+// Maildirs (maildir), commands, aliases and, later, the outgoing queue.
+//
+// See docs/man/smtpd.8.md for the postmaster's view.
+package smtpd
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"mailtk/internal/aliases"
+	"mailtk/internal/exitcode"
+	"mailtk/internal/netio"
+	"mailtk/internal/smtp"
+	"mailtk/internal/userdb"
+)
+
+// NewApp returns the smtpd command.
+func NewApp() *cli.App {
+	flags := []cli.Flag{
+		&cli.StringFlag{Name: "hostname", Usage: "`NAME` in the greeting and Received: headers (default: the system host name)"},
+		&cli.StringFlag{Name: "users", Usage: "users `FILE` (Dovecot passwd-file): local recipients, VRFY and AUTH"},
+		&cli.StringFlag{Name: "maildir", Usage: "single-user mode: deliver every local recipient to the Maildir `DIR`"},
+		&cli.StringFlag{Name: "aliases", Usage: "aliases(5) `FILE`: lists, forwards, EXPN"},
+		&cli.BoolFlag{Name: "allow-pipes", Usage: "allow \"|command\" targets in the aliases file"},
+		&cli.StringSliceFlag{Name: "local-domain", Usage: "accept mail for `DOMAIN` (repeatable; the host name, localhost and the users file's domains are always local)"},
+		&cli.StringSliceFlag{Name: "relay-from", Usage: "clients in `CIDR` may relay (repeatable)"},
+		&cli.BoolFlag{Name: "lmtp", Usage: "speak LMTP (RFC 2033): one reply per recipient after DATA"},
+		&cli.StringFlag{Name: "deliver-cmd", Usage: "deliver each local recipient by running `CMD` (sh -c) with the message on stdin and qmail-command's environment"},
+		&cli.DurationFlag{Name: "deliver-timeout", Value: 10 * time.Minute, Usage: "kill a delivery command after `DURATION`"},
+		&cli.Int64Flag{Name: "max-size", Value: 35 << 20, Usage: "largest message in `BYTES` (advertised in SIZE)"},
+		&cli.IntFlag{Name: "max-rcpt", Value: 100, Usage: "most recipients per message (`N`)"},
+		&cli.StringFlag{Name: "vrfy", Value: "local", Usage: "who may use VRFY: `local` (loopback, pipes, authenticated), on, off"},
+		&cli.StringFlag{Name: "expn", Value: "local", Usage: "who may use EXPN: `local`, on, off"},
+		&cli.BoolFlag{Name: "auth", Value: true, Usage: "offer AUTH PLAIN LOGIN with --users (over TLS or to local clients)"},
+		&cli.BoolFlag{Name: "insecure-auth", Usage: "also offer AUTH on plaintext connections from remote clients"},
+		&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "per-command timeout (RFC 5321 §4.5.3.2)"},
+		&cli.DurationFlag{Name: "greeting-timeout", Value: 30 * time.Second, Usage: "timeout before the first valid command"},
+		&cli.DurationFlag{Name: "data-timeout", Value: 10 * time.Minute, Usage: "timeout for each block of message data"},
+		&cli.StringFlag{Name: "run-as", Usage: "switch to `UID:GID` (the owner of virtual Maildirs) before serving; needed to deliver as non-root with --listen on a privileged port via systemd/tcpserver sockets"},
+		&cli.StringFlag{Name: "spool-dir", Usage: "`DIR` for the temporary copy of a message that goes to several kinds of destinations (default: $TMPDIR)"},
+		&cli.BoolFlag{Name: childFlag, Hidden: true},
+	}
+	flags = append(flags, netio.Flags()...)
+	return &cli.App{
+		Name:      "smtpd",
+		Usage:     "receive mail by SMTP (RFC 5321) or LMTP and deliver it to Maildirs",
+		UsageText: "smtpd [--users FILE | --maildir DIR | --deliver-cmd CMD] [--aliases FILE] [--listen ADDR] [options]",
+		Description: "Serves one SMTP session on stdin/stdout (inetd, tcpserver, systemd Accept=yes), or the\n" +
+			"sockets systemd passes (Accept=no), or its own --listen sockets. Never an open relay:\n" +
+			"only authenticated clients, RELAYCLIENT and --relay-from networks may relay.\n\n" +
+			"Environment: TCPREMOTEIP, TCPREMOTEPORT, TCPLOCALIP, TCPREMOTEHOST, RELAYCLIENT, CERTFILE, KEYFILE, LISTEN_FDS.\n\n" +
+			"Exit status: 0 session or server ended normally; 64 usage error; 71 cannot listen;\n" +
+			"75 temporary failure; 77 refused to run as root where not allowed; 78 configuration error.\n" +
+			"See smtpd(8).",
+		Flags:           flags,
+		HideHelpCommand: true,
+		Action:          run,
+	}
+}
+
+func run(c *cli.Context) error {
+	if c.Bool(childFlag) {
+		return RunChild(c.App.Reader, c.Args().Slice())
+	}
+	if c.NArg() > 0 {
+		return exitcode.Errorf(exitcode.Usage, "unexpected argument %q", c.Args().First())
+	}
+	log := slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))
+	if spec := c.String("run-as"); spec != "" {
+		var uid, gid int
+		if _, err := fmt.Sscanf(spec, "%d:%d", &uid, &gid); err != nil {
+			return exitcode.Errorf(exitcode.Usage, "--run-as wants UID:GID, not %q", spec)
+		}
+		if err := netio.DropPrivileges(uid, gid); err != nil {
+			return exitcode.New(exitcode.NoPerm, err)
+		}
+	}
+	srv, err := newServer(c, log)
+	if err != nil {
+		return err
+	}
+	opts := netio.OptionsFromCLI(c)
+	opts.Logger = log
+	opts.Refuse = func(nc *netio.Conn) {
+		io.WriteString(nc, "421 4.7.0 "+srv.cfg.Hostname+" Too many connections from your address, try again later\r\n")
+	}
+	return netio.Serve(c.Context, opts, srv.handle)
+}
+
+// server is one smtpd process's shared state.
+type server struct {
+	cfg     smtp.Config
+	backend *Backend
+	log     *slog.Logger
+}
+
+func newServer(c *cli.Context, log *slog.Logger) (*server, error) {
+	host := c.String("hostname")
+	if host == "" {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			h = "localhost"
+		}
+		host = h
+	}
+	if _, err := smtp.ParsePath("postmaster@" + host); err != nil {
+		return nil, exitcode.Errorf(exitcode.Config, "--hostname %q is not a domain name", host)
+	}
+	vrfy, ok1 := smtp.ParsePolicy(c.String("vrfy"))
+	expn, ok2 := smtp.ParsePolicy(c.String("expn"))
+	if !ok1 || !ok2 {
+		return nil, exitcode.Errorf(exitcode.Usage, "--vrfy and --expn take local, on or off")
+	}
+	res := &resolver{
+		maildir:    c.String("maildir"),
+		deliverCmd: c.String("deliver-cmd"),
+		allowPipes: c.Bool("allow-pipes"),
+		domains:    map[string]bool{strings.ToLower(host): true, "localhost": true},
+		primary:    strings.ToLower(host),
+	}
+	for i, d := range c.StringSlice("local-domain") {
+		d = strings.ToLower(strings.TrimSuffix(d, "."))
+		if _, err := smtp.ParsePath("x@" + d); err != nil {
+			return nil, exitcode.Errorf(exitcode.Config, "--local-domain %q is not a domain name", d)
+		}
+		res.domains[d] = true
+		if i == 0 {
+			res.primary = d
+		}
+	}
+	for _, s := range c.StringSlice("relay-from") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, err2 := netip.ParseAddr(s)
+			if err2 != nil {
+				return nil, exitcode.Errorf(exitcode.Config, "--relay-from %q: %v", s, err)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		res.relayFrom = append(res.relayFrom, p.Masked())
+	}
+	if f := c.String("users"); f != "" {
+		db, err := userdb.Open(f)
+		if err != nil {
+			return nil, exitcode.New(exitcode.Config, err)
+		}
+		res.users = db
+	}
+	if f := c.String("aliases"); f != "" {
+		a, err := aliases.Load(f)
+		if err != nil {
+			return nil, exitcode.New(exitcode.Config, err)
+		}
+		res.aliases = a
+	}
+	if res.users == nil && res.maildir == "" && res.deliverCmd == "" {
+		return nil, exitcode.Errorf(exitcode.Config, "nothing to deliver to: give --users FILE, --maildir DIR or --deliver-cmd CMD")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		self = "/proc/self/exe"
+	}
+	spool := c.String("spool-dir")
+	if spool == "" {
+		spool = os.TempDir()
+	}
+	b := &Backend{
+		res:        res,
+		penalty:    netio.NewPenalty(netio.PenaltyOptions{}),
+		log:        log,
+		root:       os.Geteuid() == 0,
+		self:       self,
+		spoolDir:   spool,
+		cmdTimeout: c.Duration("deliver-timeout"),
+	}
+	cfg := smtp.Config{
+		Hostname:        host,
+		MaxSize:         c.Int64("max-size"),
+		MaxRcpt:         c.Int("max-rcpt"),
+		CommandTimeout:  c.Duration("timeout"),
+		GreetingTimeout: c.Duration("greeting-timeout"),
+		DataTimeout:     c.Duration("data-timeout"),
+		LMTP:            c.Bool("lmtp"),
+		VRFY:            vrfy,
+		EXPN:            expn,
+		Auth:            c.Bool("auth") && res.users != nil,
+		InsecureAuth:    c.Bool("insecure-auth"),
+		Logger:          log,
+	}
+	if cfg.MaxSize <= 0 || cfg.MaxRcpt <= 0 {
+		return nil, exitcode.Errorf(exitcode.Usage, "--max-size and --max-rcpt must be positive")
+	}
+	return &server{cfg: cfg, backend: b, log: log}, nil
+}
+
+// handle runs one SMTP session on c.
+func (s *server) handle(ctx context.Context, c *netio.Conn) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if ch := c.Draining(); ch != nil {
+		go func() {
+			select {
+			case <-ch:
+				cancel() // the session answers 421 4.3.2 and ends
+			case <-ctx.Done():
+			}
+		}()
+	}
+	peer := smtp.Peer{
+		Host:        c.Peer.RemoteHost,
+		Local:       c.Peer.Local(),
+		RelayClient: c.Peer.RelayClient,
+		TLS:         c.TLS(),
+	}
+	if ra := c.Peer.RemoteAddr; ra.IsValid() {
+		peer.Addr, peer.Port = ra.Addr().Unmap().String(), int(ra.Port())
+		peer.RelayClient = peer.RelayClient || s.backend.res.inRelayFrom(ra.Addr())
+	}
+	conn := smtp.Conn{R: c, W: c, SetDeadline: c.SetDeadline}
+	if c.CanStartTLS() {
+		conn.StartTLS = func() (io.Reader, io.Writer, string, error) {
+			if err := c.StartTLS(nil); err != nil {
+				return nil, nil, "", err
+			}
+			st, _ := c.TLSState()
+			return c, c, tls.VersionName(st.Version) + " " + tls.CipherSuiteName(st.CipherSuite), nil
+		}
+	}
+	if err := smtp.Serve(ctx, s.cfg, s.backend, peer, conn); err != nil {
+		s.log.Debug("session ended", "err", err)
+	}
+}
