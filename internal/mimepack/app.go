@@ -170,10 +170,25 @@ func (a *App) run(c *cli.Context) error {
 	out := bufio.NewWriterSize(outputWriter{a.Stdout}, 64<<10)
 	a.Stdout = out
 	err := a.dispatch(c)
+	// A message that failed to build is not completed with what is still
+	// buffered (it may be on its way to sendmail -t); a listing is.
+	if err != nil && a.building(c) {
+		return err
+	}
 	if ferr := out.Flush(); err == nil {
 		err = ferr
 	}
 	return err
+}
+
+// building tells whether the command line builds a message.
+func (a *App) building(c *cli.Context) bool {
+	for _, f := range []string{"list", "extract", "part", "verify-cmd", "join"} {
+		if c.IsSet(f) {
+			return false
+		}
+	}
+	return true
 }
 
 func (a *App) dispatch(c *cli.Context) error {

@@ -23,14 +23,40 @@ func isPrintableASCII(s string) bool {
 }
 
 // encodeText encodes an unstructured header value (RFC 2047 §5 (1)) as
-// UTF-8 "Q" encoded-words when it is not plain ASCII. mime.QEncoding
-// keeps each word within 75 characters (RFC 2047 §2) and never splits a
-// multi-byte character; fold then puts the words on lines.
+// UTF-8 "Q" encoded-words when it is not plain ASCII; fold then puts the
+// words on lines.
 func encodeText(s string) string {
 	if isPrintableASCII(s) {
 		return s
 	}
-	return mime.QEncoding.Encode("utf-8", s)
+	return strings.Join(encodeWords(mime.QEncoding, s), " ")
+}
+
+// maxWord is the length of the encoded-words we make: RFC 2047 §2 allows
+// 75, but a word must also fit on a line after "Subject: " or " name=\"".
+const maxWord = 62
+
+// encodeWords encodes s as encoded-words of at most maxWord characters,
+// never splitting a multi-byte character (RFC 2047 §5), by growing each
+// word one character at a time. White space is encoded inside the words,
+// so the spaces that separate them are not part of the text (§6.2).
+func encodeWords(enc mime.WordEncoder, s string) []string {
+	var words []string
+	start, last := 0, ""
+	for i, r := range s {
+		end := i + utf8.RuneLen(r)
+		w := enc.Encode("utf-8", s[start:end])
+		if len(w) > maxWord && last != "" {
+			words = append(words, last)
+			start = i
+			w = enc.Encode("utf-8", s[start:end])
+		}
+		last = w
+	}
+	if last != "" {
+		words = append(words, last)
+	}
+	return words
 }
 
 // fold writes "Name: value" folded at white space so lines stay within
@@ -130,7 +156,7 @@ func quoteParam(v string) string {
 	return `"` + r.Replace(v) + `"`
 }
 
-// rfc2231 returns the parameter name*=UTF-8''value with percent
+// rfc2231 returns the parameter name*=UTF-8 (two single quotes) value with percent
 // encoding (RFC 2231 §4), split into numbered continuations (§3) when
 // long, each piece joined by ";\n " so every line stays short.
 func rfc2231(param, value string) string {
@@ -144,7 +170,7 @@ func rfc2231(param, value string) string {
 		}
 	}
 	s := enc.String()
-	const piece = 60
+	const piece = 50
 	if len(param)+len(s) < piece {
 		return param + "*=UTF-8''" + s
 	}
@@ -191,6 +217,6 @@ func fileParams(name string) (ctName, cdFilename string) {
 	if !utf8.ValidString(name) {
 		name = strings.ToValidUTF8(name, "_")
 	}
-	word := mime.BEncoding.Encode("utf-8", name)
-	return ";\n name=\"" + word + "\"", ";\n " + rfc2231("filename", name)
+	words := encodeWords(mime.BEncoding, name)
+	return ";\n name=\"" + strings.Join(words, "\n ") + "\"", ";\n " + rfc2231("filename", name)
 }

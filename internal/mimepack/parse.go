@@ -281,7 +281,7 @@ func (w *walker) newPart(h message.Header, raw []byte, defType string, depth int
 	t, params, err := h.ContentType()
 	if h.Get("Content-Type") == "" {
 		t = defType
-	} else if err != nil && (t == "" || !strings.Contains(t, "/") || strings.ContainsAny(t, " ;")) {
+	} else if !strings.Contains(t, "/") || err != nil && (t == "" || strings.ContainsAny(t, " ;")) {
 		// RFC 2045 §5.2: an invalid Content-Type is taken as the default.
 		t, params = "text/plain", nil
 	}
