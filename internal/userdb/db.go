@@ -158,7 +158,7 @@ func (s *snapshot) find(name string) *User {
 	if is := s.byFold[strings.ToLower(name)]; len(is) == 1 {
 		return &s.users[is[0]]
 	}
-	if l, _, ok := strings.Cut(name, "@"); ok && l != "" && !strings.Contains(l, "@") {
+	if l, d, ok := strings.Cut(name, "@"); ok && l != "" && d != "" && !strings.Contains(d, "@") {
 		if i, ok := s.byKey[l]; ok {
 			return &s.users[i]
 		}
