@@ -78,7 +78,7 @@ type Host struct {
 	// Implicit marks the implicit MX: the domain itself at preference 0,
 	// used because it has no MX records (RFC 5321 §5.1).
 	Implicit bool         `json:"implicit,omitempty"`
-	Addrs    []netip.Addr `json:"addrs"`
+	Addrs    []netip.Addr `json:"addrs,omitempty"`
 	// Secure is true when the address answers carried the AD bit.
 	Secure bool `json:"secure"`
 	// Temporary is true when an address lookup failed temporarily, so

@@ -29,6 +29,9 @@ const nsdConf = `server:
   xfrdir: "%[1]s"
   server-count: 1
   verbosity: 1
+  # Response rate limiting would drop answers to a fast client on loopback.
+  rrl-ratelimit: 0
+  rrl-whitelist-ratelimit: 0
 remote-control:
   control-enable: no
 zone:
