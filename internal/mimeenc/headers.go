@@ -27,10 +27,12 @@ func EncodeWordLines(w io.Writer, r io.Reader, opt WordOptions) error {
 			break
 		}
 		if err != nil {
+			bw.Flush()
 			return err
 		}
 		out, err := EncodeWords(string(line), opt)
 		if err != nil {
+			bw.Flush() // what came before stays written
 			return atLine(err, n)
 		}
 		bw.WriteString(out)
@@ -54,6 +56,7 @@ func DecodeWordLines(w io.Writer, r io.Reader, lenient bool) error {
 		}
 		out, err := DecodeWords(string(cur), lenient)
 		if err != nil {
+			bw.Flush() // what came before stays written
 			return atLine(err, start)
 		}
 		bw.WriteString(out)
@@ -66,6 +69,7 @@ func DecodeWordLines(w io.Writer, r io.Reader, lenient bool) error {
 			break
 		}
 		if err != nil {
+			bw.Flush()
 			return err
 		}
 		if have && len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {

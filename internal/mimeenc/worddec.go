@@ -2,8 +2,8 @@ package mimeenc
 
 import (
 	"bytes"
-	"errors"
 	stdbase64 "encoding/base64"
+	"errors"
 	"io"
 	"strings"
 
