@@ -29,7 +29,7 @@ func testConfig(t testing.TB, dir string) *Config {
 			return nil, ErrAuth
 		},
 		AppendLimit:  1 << 20,
-		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:       slog.New(slog.NewTextHandler(testLogOut, nil)),
 		PollInterval: 200 * time.Millisecond,
 	}
 }
@@ -151,3 +151,11 @@ func seedMessage(t testing.TB) string {
 }
 
 func joined(lines []string) string { return strings.Join(lines, "\n") }
+
+// testLogOut receives the servers' logs (set IMAPD_TEST_LOG=1 to see them).
+var testLogOut io.Writer = func() io.Writer {
+	if os.Getenv("IMAPD_TEST_LOG") != "" {
+		return os.Stderr
+	}
+	return io.Discard
+}()

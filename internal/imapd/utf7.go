@@ -83,7 +83,7 @@ func decodeUTF7(s string) (string, error) {
 			return "", errUTF7
 		}
 		raw, err := mutf7.DecodeString(enc)
-		if err != nil || len(raw)%2 != 0 || len(raw) == 0 {
+		if err != nil || len(raw)%2 != 0 || len(raw) == 0 || mutf7.EncodeToString(raw) != enc {
 			return "", errUTF7
 		}
 		u := make([]uint16, len(raw)/2)
