@@ -81,7 +81,8 @@ func (b *fakeBackend) Verify(ctx context.Context, st *State, arg string) ([]stri
 			out = append(out, name+" <"+addr+">")
 		}
 	}
-	sort.Strings(out)
+	// the seed's order: John before Harry
+	sort.Slice(out, func(i, j int) bool { return out[i] > out[j] })
 	return out, nil
 }
 

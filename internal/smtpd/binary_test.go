@@ -1,0 +1,132 @@
+package smtpd
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"mailtk/internal/testutil"
+)
+
+// TestSeedTranscripts runs the seed course's dialogues against the built
+// binary in stdio mode (a socketpair on fd 0/1, as inetd gives it).
+func TestSeedTranscripts(t *testing.T) {
+	tests := []struct {
+		file  string
+		args  []string
+		env   []string
+		inbox string // user that receives the message, "" for none
+	}{
+		{"seed-normal.txt", nil, nil, "jones"},
+		{"seed-abort.txt", nil, nil, ""},
+		// XYZ.COM is one of ours here: the route is ignored and Jones
+		// gets the message.
+		{"seed-relay1.txt", []string{"--local-domain", "xyz.com"}, []string{"TCPREMOTEIP=192.0.2.9", "RELAYCLIENT="}, "jones"},
+		{"seed-relay2.txt", []string{"--hostname", "xyz.com", "--local-domain", "xyz.com"}, []string{"TCPREMOTEIP=192.0.2.10"}, "jones"},
+		{"seed-verify.txt", nil, nil, "admin.mrc"},
+		{"seed-vrfy-expn.txt", nil, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			w := newWorld(t)
+			c, _, _ := w.stdio(append(w.args("--auth=false"), tt.args...), tt.env...)
+			testutil.RunTranscriptFile(t, filepath.Join("..", "smtp", "testdata", tt.file), c, c)
+			if tt.inbox != "" {
+				msgs := w.messages(tt.inbox)
+				if len(msgs) != 1 {
+					t.Fatalf("%s has %d messages, want 1", tt.inbox, len(msgs))
+				}
+				if !strings.HasPrefix(msgs[0], "Return-Path: <") || !strings.Contains(msgs[0], "\nReceived: from ") {
+					t.Errorf("trace headers missing:\n%s", msgs[0])
+				}
+			}
+		})
+	}
+}
+
+// TestTranscripts runs this package's own dialogues (testdata/*.txt)
+// against the binary; the first line "# args: ..." and "# env: ..."
+// configure it.
+func TestTranscripts(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.txt")
+	if len(files) == 0 {
+		t.Fatal("no transcripts")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			w := newWorld(t)
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var args, env []string
+			for _, l := range strings.Split(string(b), "\n") {
+				if a, ok := strings.CutPrefix(l, "# args: "); ok {
+					args = strings.Fields(a)
+				}
+				if e, ok := strings.CutPrefix(l, "# env: "); ok {
+					env = strings.Fields(e)
+				}
+			}
+			c, _, _ := w.stdio(append(w.args(), args...), env...)
+			testutil.RunTranscript(t, testutil.ParseTranscript(string(b)), c, c, 20e9)
+		})
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	w := newWorld(t)
+	tests := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"--hostname", "foo.com"}, 78, "nothing to deliver to"},
+		{[]string{"--users", "/nonexistent"}, 78, "nonexistent"},
+		{[]string{"--maildir", "/tmp/x", "--relay-from", "bogus"}, 78, "--relay-from"},
+		{[]string{"--maildir", "/tmp/x", "--hostname", "bad host"}, 78, "not a domain"},
+		{[]string{"--maildir", "/tmp/x", "--vrfy", "maybe"}, 64, "--vrfy"},
+		{[]string{"--maildir", "/tmp/x", "extra"}, 64, "unexpected argument"},
+		{[]string{"--bogus"}, 64, "bogus"},
+	}
+	for _, tt := range tests {
+		out, code := runBin(t, w.bin, tt.args...)
+		if code != tt.code || !strings.Contains(out, tt.msg) {
+			t.Errorf("%v: exit %d %q, want %d %q", tt.args, code, out, tt.code, tt.msg)
+		}
+	}
+}
+
+func runBin(t *testing.T, bin string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	testutil.Unprivileged(cmd)
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if err != nil {
+		code = cmd.ProcessState.ExitCode()
+	}
+	return string(out), code
+}
+
+func TestHelpMatchesManPage(t *testing.T) {
+	w := newWorld(t)
+	out, code := runBin(t, w.bin, "--help")
+	if code != 0 {
+		t.Fatal(out)
+	}
+	man, err := os.ReadFile(filepath.Join(testutil.ModuleRoot(t), "docs", "man", "smtpd.8.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) > 0 && strings.HasPrefix(f[0], "--") && f[0] != "--help," {
+			if !strings.Contains(string(man), "`"+f[0]) {
+				t.Errorf("option %s is in --help but not in smtpd.8.md", f[0])
+			}
+		}
+	}
+}
