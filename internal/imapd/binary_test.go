@@ -1,0 +1,95 @@
+package imapd
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"mailtk/internal/testutil"
+	"mailtk/maildir"
+)
+
+// Tests of the built imapd program, run as an unprivileged user (tests
+// run as root in CI) on stdin/stdout, as inetd or tcpserver would run it.
+
+// userEnv is a users file with user "mrc", password "secret", whose
+// Maildir is returned, everything owned by the user binaries run as.
+type userEnv struct {
+	root, users, maildir string
+}
+
+func newUserEnv(t *testing.T) *userEnv {
+	t.Helper()
+	root := testutil.UnprivDir(t)
+	md := filepath.Join(root, "mrc", "Maildir")
+	if _, err := maildir.Create(md); err != nil {
+		t.Fatal(err)
+	}
+	users := filepath.Join(root, "users")
+	line := fmt.Sprintf("mrc:{PLAIN}secret:%d:%d::%s::userdb_mail=maildir:%s\n", testutil.Nobody, testutil.Nobody, filepath.Join(root, "mrc"), md)
+	if err := os.WriteFile(users, []byte(line), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &userEnv{root: root, users: users, maildir: md}
+}
+
+func (u *userEnv) chown(t *testing.T) { testutil.ChownTree(t, u.root) }
+
+// imapdCmd returns the imapd command serving stdin/stdout.
+func imapdCmd(t *testing.T, args ...string) *exec.Cmd {
+	cmd := exec.Command(testutil.Binary(t, "imapd"), args...)
+	testutil.Unprivileged(cmd)
+	return cmd
+}
+
+// seedMaildir fills md as the seed course's mailbox: 18 messages, 1-16
+// seen in cur/, 17-18 new, message 12 the seed's.
+func seedMaildir(t *testing.T, md string) {
+	t.Helper()
+	d, err := maildir.Open(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(1996, 7, 17, 9, 44, 25, 0, time.UTC) // 02:44:25 -0700
+	for i := 1; i <= 18; i++ {
+		body := fmt.Sprintf("Subject: message %d\n\nbody %d\n", i, i)
+		if i == 12 {
+			body = seedMessage(t)
+		}
+		o := maildir.DeliverOptions{Time: t0.Add(time.Duration(i-12) * time.Minute)}
+		if i <= 16 {
+			o.Cur, o.Flags = true, "S"
+		}
+		if _, err := d.DeliverWith(strings.NewReader(body), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestBinarySeedTranscript(t *testing.T) {
+	u := newUserEnv(t)
+	seedMaildir(t, u.maildir)
+	u.chown(t)
+	srv, cli := testutil.SocketPairFiles(t)
+	cmd := imapdCmd(t, "--users", u.users)
+	cmd.Stdin, cmd.Stdout = srv, srv
+	cmd.Env = append(os.Environ(), "TZ=America/Los_Angeles")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+	testutil.RunTranscriptFile(t, filepath.Join("testdata", "seed.transcript"), cli, cli)
+	cli.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("imapd: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "login") {
+		t.Errorf("no login logged:\n%s", stderr.String())
+	}
+}
