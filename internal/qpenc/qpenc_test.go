@@ -194,3 +194,12 @@ for l in sys.stdin.read().splitlines():
 		t.Errorf("python Header | qpenc -d -q = %q, want %q", got, want)
 	}
 }
+
+func TestOutputDevice(t *testing.T) {
+	if _, errs, code := runApp("x\n", "-o", os.DevNull); code != 0 {
+		t.Fatalf("status %d: %s", code, errs)
+	}
+	if fi, err := os.Stat(os.DevNull); err != nil || fi.Mode().IsRegular() {
+		t.Fatalf("%s was replaced: %v %v", os.DevNull, fi.Mode(), err)
+	}
+}

@@ -24,7 +24,8 @@ import (
 //
 // With --output FILE the data goes to a temporary file in FILE's
 // directory that is renamed to FILE only when fn succeeded, so a failed
-// run never leaves a partial FILE. On standard output, what was written
+// run never leaves a partial FILE. A FILE that exists and is not a
+// regular file (/dev/null, a FIFO) is written directly. On standard output, what was written
 // before an error stays written: the exit status says it is incomplete.
 func Run(c *cli.Context, fn func(w io.Writer, r io.Reader) error) error {
 	if c.NArg() > 1 {
@@ -42,18 +43,28 @@ func Run(c *cli.Context, fn func(w io.Writer, r io.Reader) error) error {
 	out := c.App.Writer
 	var tmp *os.File
 	if p := c.String("output"); p != "" {
-		var err error
-		tmp, err = os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp*")
-		if err != nil {
-			return exitcode.New(exitcode.IOErr, err)
-		}
-		defer func() {
-			if tmp != nil {
-				tmp.Close()
-				os.Remove(tmp.Name())
+		if fi, err := os.Stat(p); err == nil && !fi.Mode().IsRegular() {
+			// A device or FIFO (-o /dev/null, -o /dev/stdout): write to
+			// it; renaming a file over it would replace it.
+			f, err := os.OpenFile(p, os.O_WRONLY, 0)
+			if err != nil {
+				return exitcode.New(exitcode.IOErr, err)
 			}
-		}()
-		out = tmp
+			defer f.Close()
+			out = f
+		} else {
+			tmp, err = os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp*")
+			if err != nil {
+				return exitcode.New(exitcode.IOErr, err)
+			}
+			defer func() {
+				if tmp != nil {
+					tmp.Close()
+					os.Remove(tmp.Name())
+				}
+			}()
+			out = tmp
+		}
 	}
 	if err := fn(out, in); err != nil {
 		var se *mimeenc.SyntaxError
