@@ -1,0 +1,154 @@
+// Package pop3d is the pop3d program: POP3 (RFC 1939) access to one
+// Maildir per login. It wires the protocol core (internal/pop3) to a
+// connection from netio, passwords from userdb or checkpassword, and a
+// Maildir-backed maildrop (maildir).
+package pop3d
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"mailtk/internal/exitcode"
+	"mailtk/internal/netio"
+	"mailtk/internal/userdb"
+)
+
+// NewApp returns the pop3d program: flags, configuration and serving.
+func NewApp() *cli.App {
+	flags := []cli.Flag{
+		&cli.StringFlag{Name: "users", Usage: "check passwords against the passwd-file `FILE` (user:{SCHEME}hash:uid:gid:gecos:home:shell:extra)"},
+		&cli.StringFlag{Name: "checkpassword", Usage: "check passwords with the qmail checkpassword `PROGRAM` (with its arguments, space-separated)"},
+		&cli.BoolFlag{Name: "preauth", Usage: "start logged in on the Maildir of --maildir, as the user running pop3d; for ssh tunnels and local pipes"},
+		&cli.StringFlag{Name: "maildir", Usage: "with --preauth: the Maildir `DIR` to serve"},
+		&cli.StringFlag{Name: "hostname", Usage: "`NAME` in the greeting (default: the system host name)"},
+		&cli.DurationFlag{Name: "timeout", Value: DefaultTimeout, Usage: "close a logged-in session idle for `DURATION` (RFC 1939: at least 10m)"},
+		&cli.DurationFlag{Name: "login-timeout", Value: DefaultLoginTimeout, Usage: "close a connection idle for `DURATION` before login"},
+		&cli.DurationFlag{Name: "auth-penalty", Value: netio.DefaultPenaltyBase, Usage: "delay the answer to a failed login by `DURATION`, doubling per failure from the same address up to 16 times that"},
+		&cli.BoolFlag{Name: "debug", Usage: "log debug messages"},
+	}
+	flags = append(flags, netio.Flags()...)
+	return &cli.App{
+		Name:      "pop3d",
+		Usage:     "POP3 server for Maildir mailboxes",
+		UsageText: "pop3d [--users FILE | --checkpassword PROG | --preauth --maildir DIR] [--listen ADDR]... [--tls-cert FILE --tls-key FILE [--tls-implicit]]",
+		Description: `pop3d serves POP3 (RFC 1939, with CAPA, RESP-CODES, PIPELINING, TOP, UIDL, LAST,
+AUTH PLAIN and STLS) on the connection on stdin/stdout (inetd, tcpserver, systemd
+Accept=yes, ssh), on systemd's LISTEN_FDS sockets, or on the addresses of --listen.
+The maildrop is the user's Maildir (new/ and cur/) as it was at login, in delivery order;
+UIDL is the Maildir unique name, as qmail-pop3d gives it. At QUIT, deleted messages are
+removed and retrieved ones move to cur/ with the S flag. One session per Maildir at a time
+(a second one gets -ERR [IN-USE]). USER/PASS and AUTH PLAIN are refused on an unencrypted
+connection from a non-loopback address. Started as root in stdin/stdout mode, pop3d takes
+on the uid/gid of the user who logs in; it never serves a Maildir as root.
+
+Exit status: 0 success, 64 usage error, 69 service unavailable, 71 OS error (cannot listen),
+78 configuration error.`,
+		HideHelpCommand: true,
+		Flags:           flags,
+		Action:          run,
+	}
+}
+
+func run(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return exitcode.Errorf(exitcode.Usage, "unexpected argument %q", c.Args().First())
+	}
+	level := slog.LevelInfo
+	if c.Bool("debug") {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level})).With("prog", "pop3d")
+	opts := netio.OptionsFromCLI(c)
+	opts.Logger = log
+
+	host := c.String("hostname")
+	if host == "" {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			h = "localhost"
+		}
+		host = h
+	}
+	if strings.ContainsFunc(host, func(r rune) bool { return r <= ' ' || r == 0x7f }) || len(host) > 253 {
+		return exitcode.Errorf(exitcode.Usage, "--hostname %q is not a host name", host)
+	}
+	if c.Duration("timeout") < 10*time.Minute {
+		log.Warn("--timeout is shorter than the 10 minutes RFC 1939 §3 asks for", "timeout", c.Duration("timeout"))
+	}
+	cfg := &Config{
+		Hostname:     host,
+		Penalty:      netio.NewPenalty(netio.PenaltyOptions{Base: c.Duration("auth-penalty"), Max: 16 * c.Duration("auth-penalty")}),
+		Timeout:      c.Duration("timeout"),
+		LoginTimeout: c.Duration("login-timeout"),
+		Logger:       log,
+	}
+
+	multi := len(opts.Listen) > 0 || os.Getenv("LISTEN_FDS") != ""
+	root := os.Geteuid() == 0
+	if multi && root {
+		return exitcode.Errorf(exitcode.Config, "refusing to serve mailboxes of several users as root with --listen or LISTEN_FDS: run pop3d as the mail user (systemd User=, setcap cap_net_bind_service) or one process per connection under tcpserver/inetd")
+	}
+	if !multi && root {
+		// One process per connection: become the user who logs in.
+		cfg.Switch = netio.DropPrivileges
+	}
+
+	modes := 0
+	for _, f := range []string{"users", "checkpassword", "preauth"} {
+		if c.IsSet(f) {
+			modes++
+		}
+	}
+	if modes != 1 {
+		return exitcode.Errorf(exitcode.Usage, "give exactly one of --users, --checkpassword, --preauth")
+	}
+	switch {
+	case c.Bool("preauth"):
+		dir := c.String("maildir")
+		if dir == "" {
+			return exitcode.Errorf(exitcode.Usage, "--preauth needs --maildir DIR")
+		}
+		if root {
+			return exitcode.Errorf(exitcode.Config, "refusing to serve a Maildir as root with --preauth: run pop3d as the mailbox owner")
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return exitcode.New(exitcode.Config, err)
+		}
+		cfg.Preauth = &Account{Name: os.Getenv("USER"), Maildir: abs}
+	case c.IsSet("maildir"):
+		return exitcode.Errorf(exitcode.Usage, "--maildir goes with --preauth; with --users the Maildir comes from the users file")
+	case c.IsSet("users"):
+		db, err := userdb.Open(c.String("users"))
+		if err != nil {
+			return exitcode.New(exitcode.Config, err)
+		}
+		cfg.Auth = db
+	default:
+		argv := strings.Fields(c.String("checkpassword"))
+		if len(argv) == 0 {
+			return exitcode.Errorf(exitcode.Usage, "--checkpassword needs a program")
+		}
+		cfg.Auth = &userdb.Checkpassword{Command: argv}
+	}
+
+	err := netio.Serve(context.Background(), opts, func(ctx context.Context, conn *netio.Conn) {
+		ServeConn(ctx, cfg, conn)
+	})
+	if err != nil {
+		var ee *exitcode.Error
+		if errors.As(err, &ee) {
+			return err
+		}
+		return exitcode.New(exitcode.Unavailable, fmt.Errorf("serve: %w", err))
+	}
+	return nil
+}
