@@ -93,3 +93,50 @@ func TestBinarySeedTranscript(t *testing.T) {
 		t.Errorf("no login logged:\n%s", stderr.String())
 	}
 }
+
+// python3 runs as the unprivileged user, so it must not be a shim under
+// /root (pyenv); prefer the system interpreter.
+func python(t *testing.T) string {
+	if _, err := os.Stat("/usr/bin/python3"); err == nil {
+		return "/usr/bin/python3"
+	}
+	return testutil.Python(t)
+}
+
+func TestBinaryImaplib(t *testing.T) {
+	testutil.Peer(t, "python3")
+	u := newUserEnv(t)
+	u.chown(t)
+	script, _ := filepath.Abs(filepath.Join("testdata", "imaplib_session.py"))
+	bin := testutil.Binary(t, "imapd")
+	cmd := exec.Command(python(t), script, bin+" --users "+u.users)
+	testutil.Unprivileged(cmd)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	buf := make([]byte, 4096)
+	var got string
+	for !strings.Contains(got, "IDLING") {
+		n, err := out.Read(buf)
+		got += string(buf[:n])
+		if err != nil {
+			t.Fatalf("imaplib: %v\n%s\n%s", err, got, stderr.String())
+		}
+	}
+	// Another process delivers while the client idles.
+	m := deliver(t, u.maildir, "Subject: while idling\n\nhello\n")
+	os.Lchown(filepath.Join(u.maildir, "new", m.Name), testutil.Nobody, testutil.Nobody)
+	rest, _ := readAll(out)
+	got += rest
+	if err := cmd.Wait(); err != nil || !strings.HasSuffix(strings.TrimSpace(got), "ok") {
+		t.Fatalf("imaplib session failed: %v\n%s\n%s", err, got, stderr.String())
+	}
+	t.Log(strings.TrimSpace(got))
+}

@@ -159,3 +159,8 @@ var testLogOut io.Writer = func() io.Writer {
 	}
 	return io.Discard
 }()
+
+func readAll(r io.Reader) (string, error) {
+	b, err := io.ReadAll(r)
+	return string(b), err
+}
