@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -26,15 +27,19 @@ type answer struct {
 // resolve asks name/qtype and follows CNAME records, asking again for a
 // chain's target when the reply stops short of it (an authoritative
 // server does not follow aliases out of its zones), for at most maxChain
-// aliases in all.
-func (r *Resolver) resolve(ctx context.Context, name string, qtype uint16) answer {
+// aliases in all. It also returns how long the answer may be cached.
+func (r *Resolver) resolve(ctx context.Context, name string, qtype uint16) (answer, time.Duration) {
 	a := answer{final: dns.Fqdn(name), secure: true}
 	budget := maxChain
+	ttl := time.Duration(-1)
 	for {
 		m, err := r.query(ctx, a.final, qtype)
 		if err != nil {
 			a.err, a.secure = err, false
-			return a
+			return a, 0
+		}
+		if t := replyTTL(m); ttl < 0 || t < ttl {
+			ttl = t
 		}
 		a.secure = a.secure && m.AuthenticatedData
 		final, aliases, rrs, err := chase(a.final, qtype, m.Answer, budget)
@@ -43,19 +48,19 @@ func (r *Resolver) resolve(ctx context.Context, name string, qtype uint16) answe
 		a.final = final
 		if err != nil {
 			a.err = fmt.Errorf("%w at %s", err, trimDot(final))
-			return a
+			return a, 0
 		}
 		if m.Rcode == dns.RcodeNameError {
 			a.nx = true
-			return a
+			return a, ttl
 		}
 		if len(rrs) > 0 || len(aliases) == 0 {
 			a.rrs = rrs
-			return a
+			return a, ttl
 		}
 		if budget <= 0 {
 			a.err = errCNAMEChain
-			return a
+			return a, 0
 		}
 	}
 }
@@ -74,7 +79,7 @@ func (r *Resolver) Lookup(ctx context.Context, domain string) Result {
 	ctx, cancel := context.WithTimeout(ctx, r.maxTime)
 	defer cancel()
 
-	mx := r.resolve(ctx, name, dns.TypeMX)
+	mx := r.lookup(ctx, name, dns.TypeMX)
 	res.Secure = mx.secure
 	switch {
 	case mx.err != nil:
@@ -266,7 +271,7 @@ func (r *Resolver) addrs(ctx context.Context, h *Host, target bool) (nx bool) {
 	var ans [2]answer
 	var wg sync.WaitGroup
 	for i, t := range [2]uint16{dns.TypeA, dns.TypeAAAA} {
-		wg.Go(func() { ans[i] = r.resolve(ctx, h.Name, t) })
+		wg.Go(func() { ans[i] = r.lookup(ctx, h.Name, t) })
 	}
 	wg.Wait()
 	h.Secure = true
@@ -317,7 +322,7 @@ func (r *Resolver) addrs(ctx context.Context, h *Host, target bool) (nx bool) {
 // fetchTLSA looks up the DANE records of h at port 25 (RFC 7672 §2.2:
 // the TLSA base domain is the MX host name).
 func (r *Resolver) fetchTLSA(ctx context.Context, host string) (t tlsaAnswer) {
-	a := r.resolve(ctx, "_25._tcp."+host, dns.TypeTLSA)
+	a := r.lookup(ctx, "_25._tcp."+host, dns.TypeTLSA)
 	if a.err != nil {
 		t.problem = fmt.Sprintf("TLSA lookup failed temporarily: %v", lookupErr(ctx, a.err, r))
 		return t

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -322,5 +323,35 @@ func TestContextCancel(t *testing.T) {
 	}()
 	if res := r.Lookup(ctx, "blackhole.example.test"); res.Status != mx.TempFail {
 		t.Fatalf("status %v", res.Status)
+	}
+}
+
+func TestCacheSharesAnswers(t *testing.T) {
+	srv := mxtest.Start(t)
+	r := resolver(t, nil, srv.Addr)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			for _, d := range []string{"example.test", "equal.example.test", "dane.example.test"} {
+				if res := r.Lookup(context.Background(), d); res.Status != mx.OK {
+					t.Errorf("%s: %v", d, res.Status)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, q := range []struct {
+		name  string
+		qtype uint16
+	}{{"mx1.example.test.", dns.TypeA}, {"mx1.example.test.", dns.TypeAAAA}, {"example.test.", dns.TypeMX}} {
+		if n := srv.Count("udp", q.name, q.qtype); n != 1 {
+			t.Errorf("%s %s asked %d times", q.name, dns.TypeToString[q.qtype], n)
+		}
+	}
+	// Without the cache every lookup asks.
+	r = resolver(t, func(o *mx.Options) { o.CacheSize = -1 }, srv.Addr)
+	r.Lookup(context.Background(), "example.test")
+	if n := srv.Count("udp", "example.test.", dns.TypeMX); n != 2 {
+		t.Errorf("uncached: asked %d times in all", n)
 	}
 }

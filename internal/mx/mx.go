@@ -11,10 +11,12 @@
 // addresses, or could not be resolved right now.
 //
 // A Resolver holds no state between lookups other than its settings and
-// is safe for concurrent use.
+// a bounded cache of answers (kept for their TTL), and is safe for
+// concurrent use.
 package mx
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -68,6 +70,11 @@ type Options struct {
 	// Sorted orders equal preferences by name instead of shuffling them,
 	// and addresses by value, for reproducible output.
 	Sorted bool
+	// CacheSize bounds how many answers are kept (for their TTL, at most
+	// an hour) and shared between lookups: DefaultCacheSize when zero,
+	// no cache when negative. Concurrent identical queries are always
+	// asked once when the cache is on.
+	CacheSize int
 	// Dial opens connections to the servers; a net.Dialer when nil.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
@@ -86,6 +93,7 @@ type Resolver struct {
 	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
 	sem      chan struct{}
 	bufs     sync.Pool
+	cache    *cache
 }
 
 // NewResolver checks opts, fills in defaults (reading resolv.conf when
@@ -151,6 +159,9 @@ func NewResolver(opts Options) (*Resolver, error) {
 	if r.dial == nil {
 		d := &net.Dialer{}
 		r.dial = d.DialContext
+	}
+	if opts.CacheSize >= 0 {
+		r.cache = newCache(cmp.Or(opts.CacheSize, DefaultCacheSize))
 	}
 	r.bufs.New = func() any { b := make([]byte, maxMsg); return &b }
 	return r, nil

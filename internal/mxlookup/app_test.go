@@ -108,7 +108,7 @@ func TestBulkFromStdin(t *testing.T) {
 	for _, l := range strings.Split(strings.TrimSuffix(stdout, "\n"), "\n") {
 		var r struct {
 			Domain, Status, Error string
-			Hosts             []struct {
+			Hosts                 []struct {
 				Name  string
 				Pref  int
 				Addrs []string
