@@ -127,6 +127,9 @@ func (d *DataReader) next() {
 		return
 	case err != nil && !(errors.Is(err, io.EOF) && line != nil):
 		d.eof = errEOF
+		if !errors.Is(err, io.EOF) {
+			d.eof = err // a timeout or a broken connection
+		}
 		return
 	}
 	if end != lineio.CRLF {

@@ -141,7 +141,10 @@ func (s *session) cmdData(arg string) Reply {
 	dr.OnLine = func() { s.deadline(s.cfg.DataTimeout) }
 	errs := s.be.Data(s.ctx, &s.st, env, dr)
 	if err := dr.Drain(); err != nil {
-		s.lost(io.EOF)
+		if errors.Is(err, errEOF) {
+			err = io.EOF
+		}
+		s.lost(err)
 		s.cfg.Logger.Warn("message lost: connection closed during DATA", "session", s.st.ID, "id", env.ID)
 		return Reply{}
 	}

@@ -1,0 +1,187 @@
+package smtpd
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSmugglingBinary sends every known SMTP smuggling end-of-data
+// variant to the real binary and proves from the Maildirs that no second
+// message is ever delivered: the hidden transaction would deliver to
+// brown, who must stay empty.
+func TestSmugglingBinary(t *testing.T) {
+	w := newWorld(t)
+	addr, _ := w.listen(w.args("--max-per-ip", "-1")...)
+	ends := []string{
+		"\n.\n", "\n.\r\n", "\r.\r", "\r.\r\n", "\r\n.\r", "\r\n.\n", "\n.\r", "\r\n\x00.\r\n", "\r\n.\x00\r\n",
+		"\n..\n", "\r\r\n.\r\r\n", "\r\n.\n\r\n", "\n.\n\r\n", "\r\n.\r\r\n", "\r\n\r.\r\n",
+	}
+	for _, end := range ends {
+		c := dial(t, addr)
+		c.expect("220 ")
+		c.send("EHLO attacker.example\r\n")
+		c.expect("250-")
+		c.send("MAIL FROM:<a@attacker.example>\r\nRCPT TO:<jones@foo.com>\r\nDATA\r\n")
+		c.expect("250 ")
+		c.expect("250 ")
+		c.expect("354 ")
+		c.send("Subject: first\r\n\r\nhello" + end +
+			"MAIL FROM:<admin@foo.com>\r\nRCPT TO:<brown@foo.com>\r\nDATA\r\nSubject: smuggled\r\n\r\nevil\r\n.\r\nQUIT\r\n")
+		rest := ""
+		for {
+			r := c.reply()
+			rest += r
+			if r == "" || strings.HasPrefix(r, "221") {
+				break
+			}
+		}
+		if strings.Count(rest, "354") > 0 {
+			t.Errorf("end %q: a second DATA was accepted:\n%s", end, rest)
+		}
+	}
+	if n := len(w.messages("brown")); n != 0 {
+		t.Fatalf("smuggled messages delivered to brown: %d", n)
+	}
+	for _, m := range w.messages("jones") {
+		if !strings.Contains(m, "Subject: first") {
+			t.Errorf("jones got a message that is not the first one:\n%s", m)
+		}
+	}
+}
+
+// TestStartTLSInjectionBinary: a command pipelined in plaintext after
+// STARTTLS must not be executed inside the TLS session.
+func TestStartTLSInjectionBinary(t *testing.T) {
+	w := newWorld(t)
+	cert, key := w.cert()
+	addr, _ := w.listen(w.args("--tls-cert", cert, "--tls-key", key)...)
+	c := dial(t, addr)
+	c.expect("220 ")
+	c.send("EHLO x\r\n")
+	c.expect("250-")
+	c.send("STARTTLS\r\nMAIL FROM:<injected@evil.example>\r\n")
+	c.expect("220 2.0.0")
+	pem, _ := os.ReadFile(cert)
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	tc := tls.Client(c.c, &tls.Config{RootCAs: pool, ServerName: "foo.com"})
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	s := newClient(t, tc)
+	// Had the injected MAIL run, this would be "503 Nested MAIL"; it
+	// is "503 Send EHLO" because the session was reset and nothing ran.
+	s.send("MAIL FROM:<a@b.example>\r\n")
+	s.expect("503 5.5.1 Send EHLO")
+	s.send("EHLO x\r\n")
+	r := s.expect("250-")
+	if strings.Contains(r, "STARTTLS") {
+		t.Error("STARTTLS offered again inside TLS")
+	}
+	s.send("QUIT\r\n")
+	s.expect("221 ")
+}
+
+// TestOversizeDrained: a message over --max-size is read to its end and
+// refused with 552; the session stays usable and nothing is stored.
+func TestOversizeDrained(t *testing.T) {
+	w := newWorld(t)
+	addr, _ := w.listen(w.args("--max-size", "10000")...)
+	c := dial(t, addr)
+	c.expect("220 ")
+	c.send("EHLO x\r\n")
+	r := c.expect("250-")
+	if !strings.Contains(r, "SIZE 10000") {
+		t.Errorf("SIZE not advertised:\n%s", r)
+	}
+	c.send("MAIL FROM:<a@b.example> SIZE=20000\r\n")
+	c.expect("552 5.3.4")
+	c.send("MAIL FROM:<a@b.example>\r\nRCPT TO:<jones@foo.com>\r\nDATA\r\n")
+	c.expect("250 ")
+	c.expect("250 ")
+	c.expect("354 ")
+	line := strings.Repeat("x", 998) + "\r\n"
+	for range 200 { // 200 KB, twenty times the limit
+		c.send(line)
+	}
+	c.send(".\r\nNOOP\r\n")
+	c.expect("552 5.3.4")
+	c.expect("250 2.0.0 OK")
+	if n := len(w.messages("jones")); n != 0 {
+		t.Fatalf("%d messages stored", n)
+	}
+	es, _ := os.ReadDir(w.maildir("jones") + "/tmp")
+	if len(es) != 0 {
+		t.Fatalf("%d files left in tmp/", len(es))
+	}
+}
+
+// TestTimeouts: a silent client is dropped with 421 4.4.2 after the
+// greeting timeout; a client that stops in DATA after the data timeout.
+func TestTimeouts(t *testing.T) {
+	w := newWorld(t)
+	addr, _ := w.listen(w.args("--greeting-timeout", "300ms", "--timeout", "400ms", "--data-timeout", "400ms")...)
+	c := dial(t, addr)
+	c.expect("220 ")
+	c.expect("421 4.4.2")
+	c = dial(t, addr)
+	c.expect("220 ")
+	c.send("EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<jones@foo.com>\r\nDATA\r\n")
+	c.expect("250-")
+	c.expect("250 ")
+	c.expect("250 ")
+	c.expect("354 ")
+	c.send("Subject: never finished\r\n")
+	c.expect("421 4.4.2")
+	time.Sleep(100 * time.Millisecond)
+	if n := len(w.messages("jones")); n != 0 {
+		t.Fatalf("%d messages stored", n)
+	}
+}
+
+// TestAuthNotInClear: a remote client on a plaintext connection is not
+// offered AUTH and cannot use it (RFC 4954 §4); with RELAYCLIENT unset
+// it cannot relay either.
+func TestAuthNotInClear(t *testing.T) {
+	w := newWorld(t)
+	c, _, _ := w.stdio(w.args(), "TCPREMOTEIP=192.0.2.77")
+	s := newClient(t, c)
+	s.expect("220 ")
+	s.send("EHLO x\r\n")
+	if r := s.expect("250-"); strings.Contains(r, "AUTH") {
+		t.Errorf("AUTH offered in the clear:\n%s", r)
+	}
+	s.send("AUTH PLAIN AGpvbmVzAHNlY3JldA==\r\n")
+	s.expect("538 5.7.11")
+	s.send("QUIT\r\n")
+	s.expect("221 ")
+}
+
+// TestCommandLimits: long lines get 500 and the session stays in sync;
+// three errors end it; an HTTP request is cut off at once.
+func TestCommandLimits(t *testing.T) {
+	w := newWorld(t)
+	addr, _ := w.listen(w.args()...)
+	c := dial(t, addr)
+	c.expect("220 ")
+	c.send("NOOP " + strings.Repeat("a", 507) + "\r\n") // 512 octets: accepted
+	c.expect("250 2.0.0")
+	c.send("NOOP " + strings.Repeat("a", 100000) + "\r\nNOOP\r\n")
+	c.expect("500 5.5.2 Line too long")
+	c.expect("250 2.0.0")
+	c.send("XYZZY\r\nPLUGH\r\n")
+	c.expect("500 5.5.1")
+	c.expect("500 5.5.1")
+	c.expect("421 4.7.0")
+	c = dial(t, addr)
+	c.expect("220 ")
+	c.send("POST / HTTP/1.1\r\nHost: x\r\n\r\nMAIL FROM:<a@b>\r\n")
+	c.expect("421 4.7.0")
+	if r := c.reply(); r != "" {
+		t.Errorf("server kept talking after an HTTP request: %q", r)
+	}
+}
