@@ -71,9 +71,15 @@ func (cfg *Config) login(ctx context.Context, peer netio.Peer, log *slog.Logger,
 		log.Error("no maildir", "user", u.Name, "err", err)
 		return nil, &pop3.Error{Code: pop3.CodeSysPerm, Text: "No mailbox for this user", Err: err}
 	}
+	if u.UID == 0 || u.GID == 0 {
+		// A users-file entry for root is a mistake whatever mode we run
+		// in: no mailbox is served with root's identity.
+		log.Error("refusing to serve the maildir of a uid/gid 0 user", "user", u.Name)
+		return nil, &pop3.Error{Code: pop3.CodeSysPerm, Text: "Mailbox unavailable"}
+	}
 	if cfg.Switch != nil {
-		if u.UID <= 0 || u.GID <= 0 {
-			log.Error("refusing to serve a maildir as root or without a uid/gid", "user", u.Name, "uid", u.UID, "gid", u.GID)
+		if u.UID < 0 || u.GID < 0 {
+			log.Error("users file gives no uid/gid to switch to", "user", u.Name, "uid", u.UID, "gid", u.GID)
 			return nil, &pop3.Error{Code: pop3.CodeSysPerm, Text: "Mailbox unavailable"}
 		}
 		if err := cfg.Switch(u.UID, u.GID); err != nil {
