@@ -285,7 +285,9 @@ func (s *Session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 		}
 		data := &imap.ListData{Mailbox: name, Delim: Delim}
 		if !exists[name] {
-			data.Attrs = append(data.Attrs, imap.MailboxAttrNonExistent)
+			// \NonExistent implies \Noselect (RFC 5258 §3); IMAP4rev1
+			// clients only know the latter.
+			data.Attrs = append(data.Attrs, imap.MailboxAttrNonExistent, imap.MailboxAttrNoSelect)
 		}
 		children := false
 		for _, o := range all {
