@@ -107,7 +107,9 @@ func (b *Backend) runCommand(ctx context.Context, d dest, env *smtp.Envelope, rc
 		"DTLINE="+dt, "RPLINE="+rp, "SMTPD_ID="+env.ID)
 	if d.home != "" {
 		cmd.Env = append(cmd.Env, "HOME="+d.home)
-		cmd.Dir = d.home
+		if fi, err := os.Stat(d.home); err == nil && fi.IsDir() {
+			cmd.Dir = d.home
+		}
 	}
 	if b.root {
 		o, err := b.ownerOf(d)
