@@ -259,8 +259,8 @@ func (c *client) multi() []string {
 
 func (c *client) login(user, pass string) {
 	c.t.Helper()
-	c.cmd("USER "+user, "+OK *")
-	c.cmd("PASS "+pass, "+OK Logged in*")
+	c.cmd("USER "+user, "+OK*")
+	c.cmd("PASS "+pass, "+OK*")
 }
 
 // testCert writes a self-signed certificate for 127.0.0.1 and returns
