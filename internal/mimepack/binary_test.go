@@ -312,7 +312,7 @@ func TestBinaryExitStatus(t *testing.T) {
 		{"missing final boundary", "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n", []string{"-l"}, 65, "part 1: missing final boundary"},
 		{"10,000 levels", deep, []string{"-l"}, 65, "nested deeper than 64 levels"},
 		{"no such part", "Subject: x\n\nbody\n", []string{"--part", "3"}, 65, "no part 3"},
-		{"bad base64", "Content-Transfer-Encoding: base64\n\n====AAAA\n", []string{"--part", "1"}, 65, "part 1: base64"},
+		{"bad quoted-printable", "Content-Transfer-Encoding: quoted-printable\n\na\x01b\n", []string{"--part", "1"}, 65, "part 1: quoted-printable"},
 		{"signer fails", "", []string{"-m", "x", "--sign-cmd", "exit 3"}, 69, "exit status 3"},
 		{"verify unsigned", "Subject: x\n\nbody\n", []string{"--verify-cmd", "true"}, 65, "not a multipart/signed"},
 		{"split without -o", "", []string{"-m", "x", "--split", "2000"}, 64, "-o PREFIX"},

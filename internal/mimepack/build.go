@@ -3,7 +3,6 @@ package mimepack
 import (
 	"bufio"
 	"bytes"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"strings"
 
 	"mailtk/internal/exitcode"
+	"mailtk/internal/mimeenc"
 )
 
 // Message describes a message to build.
@@ -424,33 +424,13 @@ func writeNode(w *bufio.Writer, n *node, outer []string) error {
 }
 
 // encodeBase64 writes r as base64 in lines of 76 characters (RFC 2045
-// §6.8), LF-terminated.
-func encodeBase64(w *bufio.Writer, r io.Reader) error {
-	const group = 57 // bytes per 76-character line
-	in := make([]byte, group*1024)
-	out := make([]byte, 77*1024)
-	for {
-		n, err := io.ReadFull(r, in)
-		if n > 0 {
-			o := 0
-			for i := 0; i < n; i += group {
-				j := min(i+group, n)
-				base64.StdEncoding.Encode(out[o:], in[i:j])
-				o += base64.StdEncoding.EncodedLen(j - i)
-				out[o] = '\n'
-				o++
-			}
-			if _, werr := w.Write(out[:o]); werr != nil {
-				return werr
-			}
-		}
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
+// §6.8), LF-terminated, with the toolkit's SIMD codec.
+func encodeBase64(w io.Writer, r io.Reader) error {
+	enc := mimeenc.NewB64Writer(w, mimeenc.B64Options{})
+	if _, err := io.Copy(enc, r); err != nil {
+		return err
 	}
+	return enc.Close()
 }
 
 // crStripper drops the CRs of mime/quotedprintable's CRLF line ends: the

@@ -3,7 +3,6 @@ package mimepack
 import (
 	"bufio"
 	"bytes"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/textproto"
+
+	"mailtk/internal/mimeenc"
 )
 
 // Limits bound what the parser accepts from a message, so that a hostile
@@ -96,7 +97,9 @@ func (p *Part) Decoded() io.Reader {
 	var r io.Reader
 	switch p.Encoding {
 	case "base64":
-		r = base64.NewDecoder(base64.StdEncoding, &b64Filter{r: p.body})
+		// Lenient, as RFC 2045 §6.8 tells a decoder to be: characters
+		// outside the alphabet are ignored, and so are misplaced pads.
+		r = mimeenc.NewB64Reader(p.body, mimeenc.B64Options{Lenient: true})
 	case "quoted-printable":
 		// The reader keeps LF and CRLF hard line breaks as they are.
 		r = quotedprintable.NewReader(bufio.NewReaderSize(p.body, bufSize))
@@ -130,34 +133,6 @@ func (d *decodeReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
-
-// b64Filter drops everything outside the base64 alphabet, as RFC 2045
-// §6.8 tells a decoder to ("Any characters outside of the base64 alphabet
-// are to be ignored"); line breaks and white space are the usual ones.
-type b64Filter struct{ r io.Reader }
-
-func (f *b64Filter) Read(p []byte) (int, error) {
-	for {
-		n, err := f.r.Read(p)
-		j := 0
-		for _, c := range p[:n] {
-			if b64Alphabet[c] {
-				p[j] = c
-				j++
-			}
-		}
-		if j > 0 || err != nil {
-			return j, err
-		}
-	}
-}
-
-var b64Alphabet = func() (t [256]bool) {
-	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") {
-		t[c] = true
-	}
-	return t
-}()
 
 // SkipChildren, returned by a visitor for a container, skips its children.
 var SkipChildren = errors.New("skip children")
