@@ -34,9 +34,8 @@ type DeliverOptions struct {
 //
 // The sequence is the one of qmail and the Maildir spec, plus Dovecot's
 // sizes: create tmp/<unique> with O_EXCL (mode 0600), copy r into it with
-// CRLF line ends turned into LF, fsync it, hard-link it as
-// new/<unique>,S=<size>,W=<crlf size> (rename where the file system has no
-// hard links), remove the tmp/ name, and fsync new/. The unique name is
+// CRLF line ends turned into LF, fsync it, rename it to
+// new/<unique>,S=<size>,W=<crlf size>, and fsync new/. The unique name is
 // <sec>.M<usec>P<pid>Q<seq>R<random>.<host>.
 //
 // On any error nothing is left in new/ or tmp/. A crash (power loss, kill)
@@ -52,9 +51,9 @@ func (d *Dir) DeliverWith(r io.Reader, o DeliverOptions) (Message, error) {
 	if err != nil {
 		return Message{}, err
 	}
-	defer os.Remove(t.path)
 	m := t.message(o)
 	if err := d.publish(t.path, m); err != nil {
+		os.Remove(t.path)
 		return Message{}, err
 	}
 	return m, nil
@@ -204,11 +203,16 @@ func (d *Dir) writeTmp(r io.Reader, o DeliverOptions) (tmpFile, error) {
 	return t, nil
 }
 
-// publish links the tmp file to its place in new/ or cur/ and fsyncs that
-// directory. On error nothing is left there.
+// publish renames the tmp file to its place in new/ or cur/ and fsyncs
+// that directory. rename(2) is one system call where link+unlink are two
+// and dirty tmp/ once more; it could replace an existing file of the same
+// name, but that name carries our pid, a per-Dir sequence number and 64
+// random bits, and was created with O_EXCL in tmp/, so it cannot exist.
+// (Dovecot moves messages from tmp/ with rename(2) too.) On error nothing
+// is left in new/ or cur/.
 func (d *Dir) publish(tmp string, m Message) error {
 	dst := d.MessagePath(m)
-	if err := link(tmp, dst); err != nil {
+	if err := os.Rename(tmp, dst); err != nil {
 		return err
 	}
 	if err := syncDir(filepath.Join(d.path, m.Subdir)); err != nil {

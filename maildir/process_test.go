@@ -26,7 +26,11 @@ const (
 func TestMain(m *testing.M) {
 	switch os.Getenv(helperEnv) {
 	case "":
-		os.Exit(m.Run())
+		code := m.Run()
+		if bigDir != "" { // the benchmarks' shared fixture
+			os.RemoveAll(filepath.Dir(bigDir))
+		}
+		os.Exit(code)
 	case "deliver":
 		os.Exit(helperDeliver(os.Getenv(pathEnv)))
 	case "mix":

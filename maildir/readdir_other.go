@@ -1,0 +1,15 @@
+//go:build !linux
+
+package maildir
+
+import "os"
+
+// readNames reads all names in a directory, unsorted, without stat.
+func readNames(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdirnames(-1)
+}
