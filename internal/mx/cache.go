@@ -42,8 +42,14 @@ func newCache(size int) *cache {
 }
 
 // lookup is resolve through the cache (when the Resolver has one).
+// Domains (MX answers) and hosts (address and TLSA answers) are kept
+// apart, so a bulk run over many domains does not push out the few
+// exchangers they share.
 func (r *Resolver) lookup(ctx context.Context, name string, qtype uint16) answer {
-	c := r.cache
+	c := r.hostCache
+	if qtype == dns.TypeMX {
+		c = r.cache
+	}
 	if c == nil {
 		a, _ := r.resolve(ctx, name, qtype)
 		return a

@@ -112,7 +112,15 @@ func (r *Resolver) try(ctx context.Context, server string, q *dns.Msg) (*dns.Msg
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	m, err := r.tryUDP(ctx, server, q, wire, deadline)
+	var m *dns.Msg
+	if r.mux != nil {
+		m, err = r.mux.exchange(ctx, server, q, deadline)
+		if err == nil && m.Truncated {
+			wire, err = q.Pack() // the ID was chosen by the mux
+		}
+	} else {
+		m, err = r.tryUDP(ctx, server, q, wire, deadline)
+	}
 	if err != nil || !m.Truncated {
 		return m, err
 	}

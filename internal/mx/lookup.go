@@ -213,6 +213,14 @@ func literalAddr(name string) (netip.Addr, bool) {
 // resolveHosts fetches the addresses (unless NoAddrs) and TLSA records
 // (with TLSA) of all hosts at once.
 func (r *Resolver) resolveHosts(ctx context.Context, hosts []Host) {
+	if r.noAddrs && !r.tlsa {
+		for i := range hosts {
+			if a, ok := literalAddr(hosts[i].Name); ok {
+				hosts[i].Addrs = []netip.Addr{a}
+			}
+		}
+		return
+	}
 	var wg sync.WaitGroup
 	for i := range hosts {
 		h := &hosts[i]

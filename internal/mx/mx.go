@@ -71,29 +71,34 @@ type Options struct {
 	// and addresses by value, for reproducible output.
 	Sorted bool
 	// CacheSize bounds how many answers are kept (for their TTL, at most
-	// an hour) and shared between lookups: DefaultCacheSize when zero,
+	// an hour) and shared between lookups, for domains and for hosts
+	// each: DefaultCacheSize when zero,
 	// no cache when negative. Concurrent identical queries are always
 	// asked once when the cache is on.
 	CacheSize int
-	// Dial opens connections to the servers; a net.Dialer when nil.
+	// Dial opens connections to the servers. When nil, a net.Dialer is
+	// used and UDP queries share a few sockets per server; with a Dial
+	// of its own every query gets its own connection.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Resolver looks up mail exchangers. Create it with NewResolver.
 type Resolver struct {
-	servers  []string
-	rotate   bool
-	timeout  time.Duration
-	attempts int
-	maxTime  time.Duration
-	maxHosts int
-	noAddrs  bool
-	tlsa     bool
-	sorted   bool
-	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
-	sem      chan struct{}
-	bufs     sync.Pool
-	cache    *cache
+	servers   []string
+	rotate    bool
+	timeout   time.Duration
+	attempts  int
+	maxTime   time.Duration
+	maxHosts  int
+	noAddrs   bool
+	tlsa      bool
+	sorted    bool
+	dial      func(ctx context.Context, network, addr string) (net.Conn, error)
+	sem       chan struct{}
+	bufs      sync.Pool
+	cache     *cache  // MX answers
+	hostCache *cache  // address and TLSA answers
+	mux       *udpMux // nil with a custom Dial: one connection per query
 }
 
 // NewResolver checks opts, fills in defaults (reading resolv.conf when
@@ -156,15 +161,26 @@ func NewResolver(opts Options) (*Resolver, error) {
 		n = DefaultMaxInFlight
 	}
 	r.sem = make(chan struct{}, n)
+	r.bufs.New = func() any { b := make([]byte, maxMsg); return &b }
 	if r.dial == nil {
 		d := &net.Dialer{}
 		r.dial = d.DialContext
+		r.mux = &udpMux{dial: r.dial, bufs: &r.bufs, socks: map[string][]*muxSock{}}
 	}
 	if opts.CacheSize >= 0 {
 		r.cache = newCache(cmp.Or(opts.CacheSize, DefaultCacheSize))
+		r.hostCache = newCache(cmp.Or(opts.CacheSize, DefaultCacheSize))
 	}
-	r.bufs.New = func() any { b := make([]byte, maxMsg); return &b }
 	return r, nil
+}
+
+// Close releases the Resolver's sockets. Lookups still running fail
+// temporarily; the Resolver must not be used afterwards.
+func (r *Resolver) Close() error {
+	if r.mux != nil {
+		r.mux.close()
+	}
+	return nil
 }
 
 // Servers returns the servers the Resolver asks, as "addr:port".
