@@ -355,3 +355,31 @@ func TestCacheSharesAnswers(t *testing.T) {
 		t.Errorf("uncached: asked %d times in all", n)
 	}
 }
+
+// TestSharedSocketsRetire runs more queries than a shared socket takes, in
+// parallel, with spoofed and truncated replies among them.
+func TestSharedSocketsRetire(t *testing.T) {
+	srv := mxtest.Start(t)
+	r := resolver(t, func(o *mx.Options) { o.CacheSize = -1 }, srv.Addr)
+	var wg sync.WaitGroup
+	for w := range 10 {
+		wg.Go(func() {
+			for i := range 100 {
+				d := []string{"example.test", "spoof.example.test", "tc.example.test", "missing.example.test"}[(w+i)%4]
+				want := mx.OK
+				if d == "missing.example.test" {
+					want = mx.NXDomain
+				}
+				if res := r.Lookup(context.Background(), d); res.Status != want {
+					t.Errorf("%s: %v %v", d, res.Status, res.Err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	r.Close()
+	if res := r.Lookup(context.Background(), "example.test"); res.Status != mx.OK {
+		t.Logf("after Close: %v %v", res.Status, res.Err)
+	}
+}
