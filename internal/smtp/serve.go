@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"mailtk/internal/lineio"
@@ -23,6 +24,11 @@ type Conn struct {
 	// reader and writer and a short description of the TLS parameters
 	// for the Received: header. nil: STARTTLS is not offered.
 	StartTLS func() (r io.Reader, w io.Writer, info string, err error)
+	// Draining, when it is closed, asks the session to end politely:
+	// an idle session, or one about to read its next command, answers
+	// 421 4.3.2 and ends (RFC 5321 §3.8); a message being received is
+	// finished first. nil: never.
+	Draining <-chan struct{}
 }
 
 // DataLineMax bounds one text line of DATA (RFC 5321 §4.5.3.1.6 asks
@@ -46,6 +52,8 @@ type session struct {
 	strikes int
 	closed  bool
 	err     error // write error or lost connection
+	idle    atomic.Bool // waiting for a command (not in DATA or AUTH)
+	drain   atomic.Bool // Conn.Draining was closed
 }
 
 // Serve runs one session on c until the client quits, the connection
@@ -68,6 +76,20 @@ func Serve(ctx context.Context, cfg Config, be Backend, peer Peer, c Conn) error
 		stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
 		defer stop()
 	}
+	if c.Draining != nil {
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			select {
+			case <-c.Draining:
+				s.drain.Store(true)
+				if s.idle.Load() && c.SetDeadline != nil {
+					c.SetDeadline(time.Unix(1, 0)) // wake the idle read
+				}
+			case <-done:
+			}
+		}()
+	}
 	start := cfg.Now()
 	cfg.Logger.Info("session start", "session", s.st.ID, "remote", peer.Addr, "local", peer.Local, "relayclient", peer.RelayClient)
 	greet := "Simple Mail Transfer Service Ready"
@@ -87,7 +109,10 @@ func Serve(ctx context.Context, cfg Config, be Backend, peer Peer, c Conn) error
 	return s.err
 }
 
-var errClosed = errors.New("client closed the connection")
+var (
+	errClosed   = errors.New("client closed the connection")
+	errDraining = errors.New("server shutting down")
+)
 
 // reply queues r; it is sent when the client has no more pipelined
 // commands for us (RFC 2920 §3.1) or at a synchronisation point.
@@ -126,6 +151,10 @@ func (s *session) readLine(timeout time.Duration) ([]byte, lineio.Ending, error)
 		s.flush()
 	}
 	s.deadline(timeout)
+	if s.drain.Load() && s.idle.Load() && s.lr.Buffered() == 0 {
+		s.lost(errDraining)
+		return nil, lineio.EOF, errDraining
+	}
 	line, end, err := s.lr.ReadLine()
 	if err != nil && !errors.Is(err, lineio.ErrTooLong) && !(errors.Is(err, io.EOF) && line != nil) {
 		s.lost(err)
@@ -139,7 +168,7 @@ func (s *session) lost(err error) {
 	s.closed = true
 	var te interface{ Timeout() bool }
 	switch {
-	case s.ctx.Err() != nil:
+	case s.ctx.Err() != nil || s.drain.Load():
 		if s.conn.SetDeadline != nil {
 			s.conn.SetDeadline(s.cfg.Now().Add(5 * time.Second))
 		}
@@ -166,7 +195,13 @@ func (s *session) step() {
 	if !s.valid {
 		timeout = s.cfg.GreetingTimeout
 	}
+	if s.drain.Load() && s.lr.Buffered() == 0 {
+		s.lost(errDraining)
+		return
+	}
+	s.idle.Store(true)
 	line, end, err := s.readLine(timeout)
+	s.idle.Store(false)
 	switch {
 	case errors.Is(err, lineio.ErrTooLong):
 		s.reply(R(500, "5.5.2", "Line too long (RFC 5321 §4.5.3.1.4)"))

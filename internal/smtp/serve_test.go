@@ -382,3 +382,31 @@ func TestShutdown(t *testing.T) {
 	cancel()
 	r.expect(t, "421 4.3.2")
 }
+
+// TestDraining: when the server drains, an idle session gets 421 4.3.2
+// at once, and a message in progress is finished first.
+func TestDraining(t *testing.T) {
+	srv, cli := net.Pipe()
+	defer cli.Close()
+	drain := make(chan struct{})
+	be := &fakeBackend{}
+	go func() {
+		Serve(context.Background(), Config{Hostname: "foo.com"}, be, Peer{Local: true},
+			Conn{R: srv, W: srv, SetDeadline: srv.SetDeadline, Draining: drain})
+		srv.Close()
+	}()
+	r := newLineReader(cli)
+	r.expect(t, "220 ")
+	io.WriteString(cli, "HELO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<jones@foo.com>\r\nDATA\r\n")
+	r.expect(t, "250 ")
+	r.expect(t, "250 ")
+	r.expect(t, "250 ")
+	r.expect(t, "354 ")
+	close(drain)
+	io.WriteString(cli, "Subject: x\r\n\r\nbody\r\n.\r\n")
+	r.expect(t, "250 2.0.0")
+	r.expect(t, "421 4.3.2")
+	if len(be.messages()) != 1 {
+		t.Fatal("message in progress lost")
+	}
+}

@@ -206,17 +206,6 @@ func newServer(c *cli.Context, log *slog.Logger) (*server, error) {
 
 // handle runs one SMTP session on c.
 func (s *server) handle(ctx context.Context, c *netio.Conn) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if ch := c.Draining(); ch != nil {
-		go func() {
-			select {
-			case <-ch:
-				cancel() // the session answers 421 4.3.2 and ends
-			case <-ctx.Done():
-			}
-		}()
-	}
 	peer := smtp.Peer{
 		Host:        c.Peer.RemoteHost,
 		Local:       c.Peer.Local(),
@@ -227,7 +216,9 @@ func (s *server) handle(ctx context.Context, c *netio.Conn) {
 		peer.Addr, peer.Port = ra.Addr().Unmap().String(), int(ra.Port())
 		peer.RelayClient = peer.RelayClient || s.backend.res.inRelayFrom(ra.Addr())
 	}
-	conn := smtp.Conn{R: c, W: c, SetDeadline: c.SetDeadline}
+	// On SIGTERM, idle sessions end with 421 4.3.2 at once and busy
+	// ones after their current command; ctx ends them after --grace.
+	conn := smtp.Conn{R: c, W: c, SetDeadline: c.SetDeadline, Draining: c.Draining()}
 	if c.CanStartTLS() {
 		conn.StartTLS = func() (io.Reader, io.Writer, string, error) {
 			if err := c.StartTLS(nil); err != nil {

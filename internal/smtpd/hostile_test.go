@@ -1,8 +1,14 @@
 package smtpd
 
 import (
+	"bufio"
 	"crypto/tls"
+	"io"
+	"os/exec"
+	"syscall"
+
 	"crypto/x509"
+	"mailtk/internal/testutil"
 	"os"
 	"strings"
 	"testing"
@@ -183,5 +189,38 @@ func TestCommandLimits(t *testing.T) {
 	c.expect("421 4.7.0")
 	if r := c.reply(); r != "" {
 		t.Errorf("server kept talking after an HTTP request: %q", r)
+	}
+}
+
+// TestGracefulShutdown: on SIGTERM an idle session gets 421 4.3.2 and the
+// server exits 0.
+func TestGracefulShutdown(t *testing.T) {
+	w := newWorld(t)
+	cmd := exec.Command(w.bin, append(w.args(), "--listen", "127.0.0.1:0")...)
+	pr, pw := io.Pipe()
+	cmd.Stderr = pw
+	testutil.Unprivileged(cmd)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(pr)
+	addr := ""
+	for addr == "" && sc.Scan() {
+		for _, f := range strings.Fields(sc.Text()) {
+			if a, ok := strings.CutPrefix(f, "addr="); ok {
+				addr = a
+			}
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	c := dial(t, addr)
+	c.expect("220 ")
+	c.send("EHLO x\r\n")
+	c.expect("250-")
+	cmd.Process.Signal(syscall.SIGTERM)
+	c.expect("421 4.3.2")
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("exit after SIGTERM: %v", err)
 	}
 }
