@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -164,27 +163,29 @@ func (d *Dir) writeTmp(r io.Reader, o DeliverOptions) (tmpFile, error) {
 	if t.mtime.IsZero() {
 		t.mtime = d.opts.Now()
 	}
-	var f *os.File
+	// Plain system calls rather than os.OpenFile/os.File: no poller
+	// registration, no fcntl dance; about eight fewer syscalls a delivery.
+	fd := -1
 	var err error
 	for range 10 {
 		t.base = d.uniqueBase(t.mtime)
 		t.path = filepath.Join(d.path, SubTmp, t.base)
-		f, err = os.OpenFile(t.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if !errors.Is(err, fs.ErrExist) {
+		fd, err = syscall.Open(t.path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, 0o600)
+		if err != syscall.EEXIST && err != syscall.EINTR {
 			break
 		}
 	}
 	if err != nil {
-		return t, err
+		return t, &os.PathError{Op: "open", Path: t.path, Err: err}
 	}
 	fail := func(err error) (tmpFile, error) {
-		f.Close()
+		syscall.Close(fd)
 		os.Remove(t.path)
 		return t, err
 	}
 	bp := d.bufs.Get().(*[]byte)
 	defer d.bufs.Put(bp)
-	t.size, t.crlf, err = copyLF(f, r, *bp, o.MaxSize)
+	t.size, t.crlf, err = copyLF(fdWriter(fd), r, *bp, o.MaxSize)
 	if err != nil {
 		return fail(err)
 	}
@@ -193,14 +194,42 @@ func (d *Dir) writeTmp(r io.Reader, o DeliverOptions) (tmpFile, error) {
 			return fail(err)
 		}
 	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
+	if err := fsync(fd); err != nil {
+		return fail(&os.PathError{Op: "fsync", Path: t.path, Err: err})
 	}
-	if err := f.Close(); err != nil {
+	if err := syscall.Close(fd); err != nil {
 		os.Remove(t.path)
-		return t, err
+		return t, &os.PathError{Op: "close", Path: t.path, Err: err}
 	}
 	return t, nil
+}
+
+// fdWriter writes to a file descriptor with write(2), retrying short
+// writes and EINTR.
+type fdWriter int
+
+func (w fdWriter) Write(b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		k, err := syscall.Write(int(w), b[n:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		n += k
+	}
+	return n, nil
+}
+
+func fsync(fd int) error {
+	for {
+		err := syscall.Fsync(fd)
+		if err != syscall.EINTR {
+			return err
+		}
+	}
 }
 
 // publish renames the tmp file to its place in new/ or cur/ and fsyncs
@@ -212,8 +241,8 @@ func (d *Dir) writeTmp(r io.Reader, o DeliverOptions) (tmpFile, error) {
 // is left in new/ or cur/.
 func (d *Dir) publish(tmp string, m Message) error {
 	dst := d.MessagePath(m)
-	if err := os.Rename(tmp, dst); err != nil {
-		return err
+	if err := syscall.Rename(tmp, dst); err != nil {
+		return &os.LinkError{Op: "rename", Old: tmp, New: dst, Err: err}
 	}
 	if err := syncDir(filepath.Join(d.path, m.Subdir)); err != nil {
 		os.Remove(dst)

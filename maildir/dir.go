@@ -200,15 +200,18 @@ func (m Message) Path(d *Dir) string { return d.MessagePath(m) }
 // syncDir fsyncs a directory so that the names created or renamed in it
 // survive a crash.
 func syncDir(path string) error {
-	f, err := os.Open(path)
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
+	err = fsync(fd)
+	if cerr := syscall.Close(fd); err == nil {
 		err = cerr
 	}
-	return err
+	if err != nil {
+		return &os.PathError{Op: "fsync", Path: path, Err: err}
+	}
+	return nil
 }
 
 // isNotExist reports ENOENT, and ENOTDIR (a folder removed under us).
