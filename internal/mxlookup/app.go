@@ -48,7 +48,7 @@ object per domain per line instead.
 Exit status: 0 every domain has mail exchangers; 69 some domain has no mail service
 (nxdomain, nullmx, nodata, noaddress); 65 some input is not a domain name; 75 some lookup
 failed temporarily (SERVFAIL, REFUSED, timeout), so the caller should retry; 64 usage error;
-78 configuration error. When several apply, 75 wins over 65, and 65 over 69.`
+74 stdin unreadable; 78 configuration error. When several apply, 75 wins over 65, and 65 over 69.`
 
 var flags = []cli.Flag{
 	&cli.StringSliceFlag{Name: "server", Aliases: []string{"s"}, Usage: "ask the DNS server at `ADDR[:PORT]` (repeatable; default: resolv.conf)"},

@@ -184,3 +184,27 @@ func TestHelpDocumentsExitStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestManPageMatchesHelp checks that mxlookup(1) documents every option
+// --help lists, and the same exit statuses.
+func TestManPageMatchesHelp(t *testing.T) {
+	man, err := os.ReadFile(filepath.Join(testutil.ModuleRoot(t), "docs", "man", "mxlookup.1.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	help, _, _ := run(t, "", "--help")
+	for _, f := range strings.Fields(help) {
+		f = strings.TrimRight(f, ",.;:)")
+		if strings.HasPrefix(f, "--") && len(f) > 2 && !strings.Contains(string(man), "`"+f) {
+			t.Errorf("man page does not document %s", f)
+		}
+	}
+	for _, code := range []string{"| 0 |", "| 69 |", "| 65 |", "| 75 |", "| 64 |", "| 74 |", "| 78 |"} {
+		if !strings.Contains(string(man), code) {
+			t.Errorf("man page EXIT STATUS lacks %s", code)
+		}
+		if n := strings.Trim(code, "| "); !strings.Contains(help, n) {
+			t.Errorf("--help lacks exit status %s", n)
+		}
+	}
+}
