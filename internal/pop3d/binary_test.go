@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"mailtk/internal/testutil"
 	"mailtk/maildir"
@@ -87,10 +88,18 @@ func TestNoQuitDeletesNothing(t *testing.T) {
 	c.cmd("RETR 2", "+OK *")
 	c.multi()
 	c.c.Close()
-	// The lock is released when the session ends; a new login proves it
-	// and shows both messages, still unseen.
-	c = dial(t, s.addr)
-	c.login("cousin", "secret")
+	// The lock is released when the server sees the connection end; a new
+	// login (retried until then) shows both messages, still unseen.
+	for i := 0; ; i++ {
+		c = dial(t, s.addr)
+		c.cmd("USER cousin", "+OK*")
+		if l := c.cmd("PASS secret", "*"); strings.HasPrefix(l, "+OK") {
+			break
+		} else if !strings.Contains(l, "[IN-USE]") || i == 100 {
+			t.Fatalf("login: %s", l)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	c.cmd("STAT", "+OK 2 *")
 	c.cmd("LAST", "+OK 0")
 	c.cmd("QUIT", "+OK *")
