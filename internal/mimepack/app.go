@@ -72,12 +72,11 @@ func exitError(err error) error {
 	return err
 }
 
-const usageText = `build, list and unpack MIME messages
-
-Build (the default) writes a complete message to standard output, ready
+const usageText = `Build (the default) writes a complete message to standard output, ready
 for "| sendmail -t": a text body (--body FILE or -m TEXT), an HTML
 alternative (--html FILE) and each FILE as an attachment ("-" is standard
 input). With --digest the FILEs are messages, sent as a multipart/digest.
+Options come before the FILEs.
 
    -l [MSG]             list the part tree with IMAP part numbers (--json)
    -x [-C DIR] [MSG]    write every part into DIR, never outside it, never
@@ -95,7 +94,7 @@ func NewApp() *cli.App {
 	return &cli.App{
 		Name:                      "mimepack",
 		Usage:                     "build, list and unpack MIME messages",
-		UsageText:                 "mimepack [options] [FILE|-]...\n   mimepack -l|-x|--part PATH|--verify-cmd CMD [MSG]\n   mimepack --join FRAGMENT...",
+		UsageText:                 "mimepack [options] [FILE|-]...\nmimepack -l|-x|--part PATH|--verify-cmd CMD [options] [MSG]\nmimepack --join FRAGMENT...",
 		Description:               usageText,
 		HideHelpCommand:           true,
 		DisableSliceFlagSeparator: true,
@@ -123,21 +122,21 @@ func NewApp() *cli.App {
 func flags() []cli.Flag {
 	d := DefaultLimits()
 	return []cli.Flag{
-		&cli.StringFlag{Name: "subject", Aliases: []string{"s"}, Usage: "Subject of the message (RFC 2047 encoded when not ASCII)"},
+		&cli.StringFlag{Name: "subject", Aliases: []string{"s"}, Usage: "`TEXT` of the Subject (RFC 2047 encoded when not ASCII)"},
 		&cli.StringFlag{Name: "from", Aliases: []string{"f"}, Usage: "From `ADDRESS`"},
 		&cli.StringSliceFlag{Name: "to", Aliases: []string{"t"}, Usage: "To `ADDRESS` (repeatable)"},
 		&cli.StringSliceFlag{Name: "cc", Aliases: []string{"c"}, Usage: "Cc `ADDRESS` (repeatable)"},
-		&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "extra header field `'Name: value'` (repeatable)"},
+		&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "extra header `FIELD`, as 'Name: value' (repeatable)"},
 		&cli.StringFlag{Name: "body", Usage: "text body from `FILE` (- for standard input)"},
 		&cli.StringFlag{Name: "message", Aliases: []string{"m"}, Usage: "text body `TEXT`"},
 		&cli.StringFlag{Name: "html", Usage: "HTML body from `FILE`; with a text body, multipart/alternative"},
 		&cli.BoolFlag{Name: "digest", Usage: "the FILEs are messages: build a multipart/digest"},
-		&cli.StringFlag{Name: "charset", Usage: "charset of text files that are neither ASCII nor UTF-8 (default unknown-8bit)"},
+		&cli.StringFlag{Name: "charset", Usage: "`CHARSET` of text files that are neither ASCII nor UTF-8 (default unknown-8bit)"},
 		&cli.BoolFlag{Name: "7bit", Usage: "no 8bit parts: quoted-printable instead (for relays without 8BITMIME)"},
 		&cli.BoolFlag{Name: "crlf", Usage: "write CRLF line ends (default LF, as sendmail -t expects)"},
 		&cli.StringFlag{Name: "sign-cmd", Usage: "sign with `CMD` (stdin: the part, stdout: a detached signature): multipart/signed"},
 		&cli.StringFlag{Name: "encrypt-cmd", Usage: "encrypt with `CMD` (stdin: the part, stdout: the encrypted data)"},
-		&cli.StringFlag{Name: "micalg", Usage: "micalg parameter of multipart/signed (default: read from the signature)"},
+		&cli.StringFlag{Name: "micalg", Usage: "`ALG` as the micalg parameter of multipart/signed (default: read from the signature)"},
 		&cli.Int64Flag{Name: "split", Usage: "cut the message into message/partial fragments of at most `BYTES` of content each"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "with --split: write fragments to `PREFIX`.01, PREFIX.02, ..."},
 		&cli.BoolFlag{Name: "list", Aliases: []string{"l"}, Usage: "list the part tree of a message"},

@@ -390,3 +390,31 @@ func pct(s string) string {
 	}
 	return b.String()
 }
+
+// TestManPageAgrees: every option of --help is in the man page.
+func TestManPageAgrees(t *testing.T) {
+	page, err := os.ReadFile(filepath.Join(testutil.ModuleRoot(t), "docs", "man", "mimepack.1.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	help := mustRun(t, nil, "--help")
+	for _, f := range NewApp().Flags {
+		for _, n := range f.Names() {
+			opt := "--" + n
+			if len(n) == 1 {
+				opt = "-" + n
+			}
+			if !strings.Contains(string(page), "**"+opt+"**") {
+				t.Errorf("%s is not in the man page", opt)
+			}
+			if !strings.Contains(help, opt) {
+				t.Errorf("%s is not in --help", opt)
+			}
+		}
+	}
+	for _, code := range []string{"64", "65", "66", "69", "73", "74"} {
+		if !strings.Contains(help, code) || !strings.Contains(string(page), "**"+code+"**") {
+			t.Errorf("exit status %s not documented in both", code)
+		}
+	}
+}
