@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"mailtk/internal/testutil"
@@ -416,5 +417,51 @@ func TestManPageAgrees(t *testing.T) {
 		if !strings.Contains(help, code) || !strings.Contains(string(page), "**"+code+"**") {
 			t.Errorf("exit status %s not documented in both", code)
 		}
+	}
+}
+
+// TestBinaryConstantMemory: building and unpacking a 256 MiB attachment
+// stays within 32 MiB of resident memory (the 1 GiB run is in
+// bench/mimepack).
+func TestBinaryConstantMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 600 MB to disk")
+	}
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.bin")
+	f, _ := os.Create(big)
+	f.Truncate(256 << 20) // sparse: cheap to make, as big to encode
+	f.Close()
+	msgPath := filepath.Join(dir, "msg.eml")
+	maxRSS := func(args ...string) int64 {
+		cmd := exec.Command(testutil.Binary(t, "mimepack"), args...)
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		if args[0] == "-m" {
+			out, err := os.Create(msgPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer out.Close()
+			cmd.Stdout = out
+		}
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%v: %v %s", args, err, errb.Bytes())
+		}
+		ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		if !ok {
+			t.Skip("no rusage on this system")
+		}
+		return ru.Maxrss // KiB on Linux
+	}
+	if kb := maxRSS("-m", "x", big); kb > 32<<10 {
+		t.Errorf("build: peak RSS %d KiB", kb)
+	}
+	if kb := maxRSS("-x", "-C", filepath.Join(dir, "out"), msgPath); kb > 32<<10 {
+		t.Errorf("unpack: peak RSS %d KiB", kb)
+	}
+	fi, err := os.Stat(filepath.Join(dir, "out", "big.bin"))
+	if err != nil || fi.Size() != 256<<20 {
+		t.Errorf("unpacked: %v %v", fi, err)
 	}
 }
