@@ -46,13 +46,13 @@ func TestLookup(t *testing.T) {
 	db, _ := openTest(t)
 	tests := []struct{ name, want string }{
 		{"alice", "alice"},
-		{"Alice", "alice"},                // folded, unique
-		{"alice@example.org", "alice"},    // bare entry for any local domain
+		{"Alice", "alice"},             // folded, unique
+		{"alice@example.org", "alice"}, // bare entry for any local domain
 		{"bob@example.org", "bob@Example.ORG"},
 		{"bob@EXAMPLE.org", "bob@Example.ORG"},
 		{"BOB@example.org", "bob@Example.ORG"},
 		{"frank@example.net", "Frank@example.net"},
-		{"bob", ""},                       // a domain user needs the domain
+		{"bob", ""}, // a domain user needs the domain
 		{"bob@example.net", ""},
 		{"nobody", ""},
 		{"", ""},
@@ -103,7 +103,7 @@ func TestAuthenticate(t *testing.T) {
 		{"bob@EXAMPLE.ORG", "Hello world!", nil},
 		{"bob@example.org", "hello world!", ErrAuth},
 		{"nobody", "x", ErrAuth},
-		{"carol@example.net", "x", ErrConfig}, // unknown scheme: not a login failure
+		{"carol@example.net", "x", ErrConfig},    // unknown scheme: not a login failure
 		{"dave@example.net", "dave-pw", ErrAuth}, // nologin
 		{"eve@example.net", "", ErrAuth},         // no password
 	}
