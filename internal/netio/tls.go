@@ -23,6 +23,10 @@ import (
 func (o *Options) TLSConfig() (*tls.Config, error) {
 	cert, key := o.TLSCertFile, o.TLSKeyFile
 	getenv := o.Getenv
+	if getenv == nil && o.LookupEnv != nil {
+		lookup := o.LookupEnv
+		getenv = func(k string) string { v, _ := lookup(k); return v }
+	}
 	if getenv == nil {
 		getenv = os.Getenv
 	}
