@@ -147,43 +147,21 @@ func (d *QPReader) decode(p []byte) {
 	out := d.out
 	line, col := d.line, d.col
 	defer func() { d.out, d.line, d.col = out, line, col }()
-	try8 := 0 // where to try the 8-plain-bytes path again
 	for i := 0; i < len(p); i++ {
 		c := p[i]
 		if d.state == qsText {
-			if c == '=' && i+2 < len(p) {
-				// The common escape in one step.
-				if h, l := qpUnhex[p[i+1]], qpUnhex[p[i+2]]; h|l < 16 {
-					if len(d.pad) > 0 {
-						out = append(out, d.pad...)
-						d.pad = d.pad[:0]
-					}
-					out = append(out, h<<4|l)
-					i += 2
-					col += 3
-					continue
+			if len(d.pad) == 0 && cap(out)-len(out) >= len(p)-i+8 {
+				// The text of a line, plain characters and =XX, in a
+				// loop without unpredictable branches; anything else
+				// ends it.
+				var n int
+				out, n = qpDecodeRun(out, p[i:])
+				col += int64(n)
+				i += n
+				if i == len(p) {
+					break
 				}
-			}
-			if i >= try8 && i+8 <= len(p) {
-				// 8 plain characters, the last not a space that might
-				// be trailing: copy them as one word.
-				x := load8(p[i:])
-				if qpPlain8(x) && (p[i+7] != ' ' || i+8 < len(p) && p[i+8] > ' ') {
-					if len(d.pad) > 0 {
-						out = append(out, d.pad...)
-						d.pad = d.pad[:0]
-					}
-					if o := len(out); cap(out)-o >= 8 {
-						out = out[:o+8]
-						binary.LittleEndian.PutUint64(out[o:], x)
-					} else {
-						out = append(out, p[i:i+8]...)
-					}
-					col += 8
-					i += 7
-					continue
-				}
-				try8 = i + 8
+				c = p[i]
 			}
 			col++
 			switch {
@@ -334,4 +312,48 @@ func (d *QPReader) finish() {
 	d.pad = d.pad[:0]
 	d.state = qsText
 	d.err = io.EOF
+}
+
+// qpDecodeRun decodes the longest prefix of p made of plain characters,
+// complete =XX escapes and white space that is not at the end of the
+// prefix (unless an '=' follows), appending it to out, which has room for
+// len(p)+8 bytes. It returns how many bytes of p it consumed.
+//
+// It works a word at a time: find the first byte of 8 that is not plain,
+// store all 8 and keep those before it, decode an escape, go on.
+func qpDecodeRun(out, p []byte) ([]byte, int) {
+	o := len(out)
+	buf := out[:cap(out)]
+	i := 0
+	for i+8 <= len(p) {
+		x := load8(p[i:])
+		binary.LittleEndian.PutUint64(buf[o:], x)
+		m := qpSpecial8(x)
+		if m == 0 {
+			o += 8
+			i += 8
+			continue
+		}
+		n := firstByte(m)
+		o += n
+		i += n
+		if p[i] != '=' || i+2 >= len(p) {
+			break
+		}
+		h, l := qpUnhex[p[i+1]], qpUnhex[p[i+2]]
+		if h|l >= 16 {
+			return buf[:o], i // soft break or malformed: the caller's
+		}
+		buf[o] = h<<4 | l
+		o++
+		i += 3
+	}
+	// White space just before where the run stopped may end a line
+	// (transport padding, rule 3): leave it to the caller. A literal
+	// space is one input and one output byte; an escape ends in a digit.
+	for i > 0 && (p[i-1] == ' ') && (i == len(p) || p[i] != '=') {
+		i--
+		o--
+	}
+	return buf[:o], i
 }

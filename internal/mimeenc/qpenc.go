@@ -200,38 +200,56 @@ func (e *QPWriter) encode(p []byte) {
 	// The hot loop stores whole words into buf at o: every store has
 	// room, as buf is 4 times a block plus slack.
 	codes := e.codes
+	mode := 0
+	if e.binary {
+		mode = 1
+	}
 	buf := out[:cap(out)]
 	o := len(out)
-	try8 := 0 // where to try the 8-plain-bytes path again
+	try8 := 0 // where to try the word path again
+	miss := 0 // word path attempts in a row that found too little
 	for i < len(p) {
-		if i >= try8 && col <= qpSoftLimit-8 && i+8 <= len(p) {
-			// 8 plain characters that fit on the line, the last not a
-			// space that might end the line: copy them as one word.
+		unroll := true
+		if i >= try8 && i+8 <= len(p) {
+			// The plain characters among the next 8, as many as fit on
+			// the line, stored as one word. A space that turns out to
+			// end the line is escaped when the line break comes.
 			x := load8(p[i:])
-			if qpPlain8(x) && (p[i+7] != ' ' || i+8 < len(p) && p[i+8] > '\r') {
+			n := 8
+			if m := qpSpecial8(x); m != 0 {
+				n = firstByte(m)
+			}
+			n = min(n, qpSoftLimit-col)
+			if i+n == len(p) && p[i+n-1] == ' ' {
+				n-- // the next call or Close decides about it
+			}
+			if n >= 2 {
 				binary.LittleEndian.PutUint64(buf[o:], x)
-				o += 8
-				col += 8
-				i += 8
+				o += n
+				col += n
+				i += n
+				miss = 0
 				continue
 			}
-			try8 = i + 8 // mostly escapes here: don't retry at every byte
+			// One special byte in text: take it alone and come back.
+			// Mostly escapes (binary data): go 8 bytes at a time below
+			// before trying words again.
+			if miss++; miss > 3 || e.binary {
+				try8, miss = i+8, 0
+			} else {
+				unroll = false
+			}
 		}
-		if col <= qpSoftLimit-3*8 && i+8 <= len(p) {
+		if unroll && col <= qpSoftLimit-3*8 && i+8 <= len(p) {
 			// 8 bytes cannot fill the line: no length checks.
 			end := i + 8
 			for ; i < end; i++ {
-				code := codes[p[i]]
-				if code>>24 != 1 && code>>24 != 3 {
-					// Space or tab followed by a byte that is not a
-					// line break stands for itself; the rest below.
-					if code != qpWSCode|uint32(p[i]) || i+1 == len(p) || p[i+1] <= '\r' {
-						break
-					}
-					code = 1<<24 | uint32(p[i])
+				code := qpCodes[mode][p[i]]
+				n := int(code >> 24)
+				if n|2 != 3 {
+					break // space, tab, CR, LF: below
 				}
 				binary.LittleEndian.PutUint32(buf[o:], code)
-				n := int(code >> 24)
 				o += n
 				col += n
 			}
@@ -268,6 +286,7 @@ func (e *QPWriter) encode(p []byte) {
 			}
 		case c == '\r':
 			if i+1 == len(p) {
+				out, col = e.unspace(out, col)
 				e.pendCR = true
 				break
 			}
@@ -278,6 +297,7 @@ func (e *QPWriter) encode(p []byte) {
 			i++
 			fallthrough
 		default: // LF
+			out, col = e.unspace(out, col)
 			out = append(out, e.eol...)
 			col = 0
 		}
@@ -285,6 +305,15 @@ func (e *QPWriter) encode(p []byte) {
 		i++
 	}
 	e.out, e.col = buf[:o], col
+}
+
+// unspace escapes a space that would end the line (rule 3): the word
+// path writes spaces as themselves without looking at what follows.
+func (e *QPWriter) unspace(out []byte, col int) ([]byte, int) {
+	if n := len(out); n > 0 && out[n-1] == ' ' {
+		return e.escape(out[:n-1], col-1, ' ')
+	}
+	return out, col
 }
 
 // plain appends c as itself, after a soft break if the line is full.

@@ -1,6 +1,9 @@
 package mimeenc
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // Eight bytes at a time: the quoted-printable loops copy runs of plain
 // characters a word at a time, as most of a text is plain.
@@ -28,3 +31,18 @@ func qpPlain8(x uint64) bool {
 	eq := (y - swarOnes) &^ y
 	return (low|high|eq)&swarHigh == 0
 }
+
+// qpSpecial8 returns a word whose lowest set bit is the high bit of the
+// first byte of x (in memory order) that is not plain in quoted-printable
+// text: below 0x20 (tab, CR, LF included), at or above 0x7F, or '='. It
+// is 0 if all 8 are plain. Bits above the first match may be false.
+func qpSpecial8(x uint64) uint64 {
+	y := x ^ ('=' * swarOnes)
+	low := (x - 0x20*swarOnes) &^ x
+	high := (x + swarOnes) | x
+	eq := (y - swarOnes) &^ y
+	return (low | high | eq) & swarHigh
+}
+
+// firstByte is the index of the byte that qpSpecial8's result points at.
+func firstByte(m uint64) int { return bits.TrailingZeros64(m) >> 3 }
