@@ -63,24 +63,49 @@ func (r *Response) StatusLine() string {
 // WriteTo writes r to w in wire form and closes r.Body. An error reading
 // the body is returned after what was sent, unterminated: the driver
 // must then close the connection, since a client cannot tell a cut
-// message from a whole one otherwise.
+// message from a whole one otherwise. A driver writing many responses
+// uses a Writer instead, which reuses its buffers.
 func (r *Response) WriteTo(w io.Writer) (int64, error) {
+	return NewWriter(w).Write(r)
+}
+
+// Writer writes responses to one connection, reusing its buffers from
+// one response to the next. It is not safe for concurrent use.
+type Writer struct {
+	w   io.Writer
+	in  []byte // a chunk of message read from the Body
+	out []byte // its wire form
+}
+
+// NewWriter returns a Writer that writes to w (typically a bufio.Writer
+// over the connection).
+func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
+
+// Reset makes the Writer write to w from now on (after STLS).
+func (wr *Writer) Reset(w io.Writer) { wr.w = w }
+
+// Write writes r in wire form and closes r.Body; see Response.WriteTo.
+func (wr *Writer) Write(r *Response) (int64, error) {
 	if r.Body != nil {
 		defer r.Body.Close()
 	}
-	var head []byte
+	w := wr.w
+	head := wr.out[:0]
 	head = append(head, r.StatusLine()...)
 	head = append(head, "\r\n"...)
+	if r.Multi {
+		for _, l := range r.Lines {
+			if strings.HasPrefix(l, ".") {
+				head = append(head, '.')
+			}
+			head = append(head, l...)
+			head = append(head, "\r\n"...)
+		}
+	}
+	wr.out = head[:0]
 	if !r.Multi {
 		n, err := w.Write(head)
 		return int64(n), err
-	}
-	for _, l := range r.Lines {
-		if strings.HasPrefix(l, ".") {
-			head = append(head, '.')
-		}
-		head = append(head, l...)
-		head = append(head, "\r\n"...)
 	}
 	var total int64
 	if r.Body != nil {
@@ -89,12 +114,12 @@ func (r *Response) WriteTo(w io.Writer) (int64, error) {
 		if err != nil {
 			return total, err
 		}
-		head = head[:0]
-		n64, err := copyDotted(w, r.Body, r.TopLines)
+		n64, err := wr.copyDotted(r.Body, r.TopLines)
 		total += n64
 		if err != nil {
 			return total, err
 		}
+		head = wr.out[:0]
 	}
 	head = append(head, ".\r\n"...)
 	n, err := w.Write(head)
@@ -166,15 +191,18 @@ func (d *dotWriter) convert(p []byte) bool {
 	return false
 }
 
-// copyDotted copies the message in r to w as a multi-line body (without
-// the final "."). top is the TOP line count, or -1.
-func copyDotted(w io.Writer, r io.Reader, top int) (int64, error) {
-	buf := make([]byte, 32<<10)
-	d := &dotWriter{out: make([]byte, 0, 40<<10), bol: true, top: top, inHeaders: true}
+// copyDotted copies the message in r to the connection as a multi-line
+// body (without the final "."). top is the TOP line count, or -1.
+func (wr *Writer) copyDotted(r io.Reader, top int) (int64, error) {
+	if wr.in == nil {
+		wr.in = make([]byte, 32<<10)
+	}
+	d := &dotWriter{out: wr.out[:0], bol: true, top: top, inHeaders: true}
+	defer func() { wr.out = d.out[:0] }()
 	var total int64
 	for {
-		n, rerr := r.Read(buf)
-		done := d.convert(buf[:n])
+		n, rerr := r.Read(wr.in)
+		done := d.convert(wr.in[:n])
 		if rerr != nil && rerr != io.EOF {
 			// Send nothing more: the caller closes the connection.
 			return total, rerr
@@ -184,7 +212,7 @@ func copyDotted(w io.Writer, r io.Reader, top int) (int64, error) {
 			d.out = append(d.out, '\r', '\n')
 		}
 		if len(d.out) > 0 {
-			m, err := w.Write(d.out)
+			m, err := wr.w.Write(d.out)
 			total += int64(m)
 			if err != nil {
 				return total, err

@@ -64,11 +64,10 @@ func ServeConn(ctx context.Context, cfg *Config, conn *netio.Conn) {
 	}
 	dw := &deadlineWriter{c: conn, timeout: timeout}
 	bw := bufio.NewWriterSize(dw, 64<<10)
+	wr := pop3.NewWriter(bw)
 	write := func(r pop3.Response) error {
-		if _, err := r.WriteTo(bw); err != nil {
-			return err
-		}
-		return nil
+		_, err := wr.Write(&r)
+		return err
 	}
 
 	var s *pop3.Session
