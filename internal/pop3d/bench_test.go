@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"testing"
 
@@ -113,5 +112,3 @@ func BenchmarkRetr(b *testing.B) {
 	}
 	b.SetBytes(octets)
 }
-
-var _ = net.Pipe
