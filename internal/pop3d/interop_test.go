@@ -296,3 +296,42 @@ func TestSameAsDovecot(t *testing.T) {
 		t.Fatalf("Dovecot and pop3d differ:\n dovecot %q\n pop3d   %q", theirs, mine)
 	}
 }
+
+// TestFetchmailPreauthPlugin runs pop3d as fetchmail's plugin with
+// "auth ssh" (no login): the way "ssh host pop3d --preauth --maildir
+// Maildir" is used, without the ssh.
+func TestFetchmailPreauthPlugin(t *testing.T) {
+	fm := testutil.Peer(t, "fetchmail")
+	e := newEnv(t)
+	e.deliver(t, "Subject: tunnel-1\n\none\n", "Subject: tunnel-2\n\n..two\n")
+	home := filepath.Join(e.dir, "fm")
+	if err := os.Mkdir(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	mbox := filepath.Join(home, "mbox.out")
+	rc := filepath.Join(home, "fetchmailrc")
+	conf := fmt.Sprintf(`set no syslog
+poll localhost protocol pop3 auth ssh plugin "%s --preauth --maildir %s --hostname pop.test"
+  user "cousin" is "cousin" here sslproto ""
+  mda "/usr/bin/tee -a %s"
+`, testutil.Binary(t, "pop3d"), e.maildir, mbox)
+	if err := os.WriteFile(rc, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	testutil.ChownTree(t, e.dir)
+	cmd := exec.Command(fm, "-f", rc, "-v", "--nodetach")
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + home, "FETCHMAILHOME=" + home}
+	testutil.Unprivileged(cmd)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("fetchmail: %v\n%s", err, out)
+	}
+	got, _ := os.ReadFile(mbox)
+	if !strings.Contains(string(got), "Subject: tunnel-1") || !strings.Contains(string(got), "\n..two\n") {
+		t.Fatalf("fetched:\n%s\nfetchmail:\n%s", got, out)
+	}
+	// Without "keep", fetchmail deleted what it fetched.
+	if n := len(e.scan(t)); n != 0 {
+		t.Errorf("%d messages left", n)
+	}
+}
