@@ -206,3 +206,21 @@ func TestB64ReadSmall(t *testing.T) {
 		t.Fatalf("round trip via Read: %v", err)
 	}
 }
+
+// TestB64WriteThenReadFrom mixes the two ways in.
+func TestB64WriteThenReadFrom(t *testing.T) {
+	src := make([]byte, 3*b64Block+100)
+	for i := range src {
+		src[i] = byte(i * 13)
+	}
+	for _, cut := range []int{1, 2, 100, b64Block - 1, b64Block + 2} {
+		var buf bytes.Buffer
+		w := NewB64Writer(&buf, B64Options{})
+		w.Write(src[:cut])
+		w.ReadFrom(bytes.NewReader(src[cut:]))
+		w.Close()
+		if buf.String() != stdWrapped(src, 76, "\n") {
+			t.Fatalf("cut %d: output differs", cut)
+		}
+	}
+}

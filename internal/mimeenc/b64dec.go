@@ -69,9 +69,16 @@ func (d *B64Reader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// WriteTo decodes everything to w, without the copy Read makes.
+// WriteTo decodes everything to w, without the copy Read makes, reading
+// ahead in a second goroutine.
 func (d *B64Reader) WriteTo(w io.Writer) (int64, error) {
 	var total int64
+	var pf *prefetcher
+	defer func() {
+		if pf != nil {
+			pf.close()
+		}
+	}()
 	for {
 		if d.opos < len(d.out) {
 			n, err := w.Write(d.out[d.opos:])
@@ -87,30 +94,37 @@ func (d *B64Reader) WriteTo(w io.Writer) (int64, error) {
 		if d.err != nil {
 			return total, d.err
 		}
-		d.fill()
+		if pf == nil {
+			pf = startPrefetch(d.r, len(d.in), 2)
+		}
+		c := pf.next()
+		d.round(c.b, c.err)
+		pf.release(c.b)
 	}
 }
 
 // fill reads and decodes one round into d.out, or sets d.err.
 func (d *B64Reader) fill() {
+	n, err := io.ReadFull(d.r, d.in)
+	d.round(d.in[:n], err)
+}
+
+// round decodes raw, the input of one round, and takes note of the read
+// error that came with it.
+func (d *B64Reader) round(raw []byte, rerr error) {
 	d.out, d.opos = d.out[:0], 0
-	n := 0
-	for n < len(d.in) && !d.eof {
-		k, err := d.r.Read(d.in[n:])
-		n += k
-		if err == io.EOF {
-			d.eof = true
-		} else if err != nil {
-			d.err = err
-			break
-		}
+	if isEOF(rerr) {
+		d.eof, rerr = true, nil
 	}
-	raw := d.in[:n]
-	if d.err == nil && !d.fast(raw) {
+	if !d.fast(raw) {
 		d.exact(raw)
 	}
-	d.base += int64(n)
-	if d.err == nil && d.eof {
+	d.base += int64(len(raw))
+	switch {
+	case d.err != nil:
+	case rerr != nil:
+		d.err = rerr
+	case d.eof:
 		d.finish()
 	}
 }

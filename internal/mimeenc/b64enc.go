@@ -53,7 +53,7 @@ func NewB64Writer(w io.Writer, opt B64Options) *B64Writer {
 	if opt.CRLF {
 		e.eol = []byte("\r\n")
 	}
-	encLen := (b64Block + 3) / 3 * 4
+	encLen := (b64Block+3)/3*4 + 4 // + a carried quantum (chunk)
 	outLen := encLen + len(e.eol)
 	if wrap > 0 {
 		outLen += (encLen/wrap + 1) * len(e.eol)
@@ -82,28 +82,54 @@ func (e *B64Writer) Write(p []byte) (int, error) {
 	return n, e.err
 }
 
-// ReadFrom encodes everything r gives until EOF, reading straight into
-// the Writer's buffer. It does not Close.
+// ReadFrom encodes everything r gives until EOF, reading ahead in a
+// second goroutine. It does not Close.
 func (e *B64Writer) ReadFrom(r io.Reader) (int64, error) {
 	if e.closed {
 		return 0, errClosed
 	}
+	e.round(false) // what Write left: fewer than 3 bytes stay, as chunk wants
+	pf := startPrefetch(r, b64Block, 2)
+	defer pf.close()
 	var total int64
 	for e.err == nil {
-		n, err := r.Read(e.in[len(e.in) : cap(e.in)-3])
-		e.in = e.in[:len(e.in)+n]
-		total += int64(n)
-		if len(e.in) >= b64Block {
-			e.round(false)
-		}
-		if err == io.EOF {
+		c := pf.next()
+		total += int64(len(c.b))
+		e.chunk(c.b)
+		pf.release(c.b)
+		if isEOF(c.err) {
 			break
 		}
-		if err != nil {
-			return total, err
+		if c.err != nil {
+			return total, c.err
 		}
 	}
 	return total, e.err
+}
+
+// chunk encodes the whole quanta of what is pending plus p, in one
+// write, and keeps the rest; len(p) <= b64Block.
+func (e *B64Writer) chunk(p []byte) {
+	enc := e.enc[:0]
+	if len(e.in) > 0 {
+		k := min(3-len(e.in), len(p))
+		e.in = append(e.in, p[:k]...)
+		p = p[k:]
+		if len(e.in) < 3 {
+			return
+		}
+		enc = enc[:4]
+		e.codec.encode(enc, e.in)
+		e.in = e.in[:0]
+	}
+	n := len(p) / 3 * 3
+	m := len(enc)
+	enc = enc[:m+n/3*4]
+	e.codec.encode(enc[m:], p[:n])
+	e.in = append(e.in, p[n:]...)
+	if len(enc) > 0 {
+		_, e.err = e.w.Write(e.wrapLines(e.out[:0], enc))
+	}
 }
 
 // Close encodes the last bytes, ends the last line and reports any

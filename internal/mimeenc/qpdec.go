@@ -92,9 +92,15 @@ func (d *QPReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// WriteTo decodes everything to w.
+// WriteTo decodes everything to w, reading ahead in a second goroutine.
 func (d *QPReader) WriteTo(w io.Writer) (int64, error) {
 	var total int64
+	var pf *prefetcher
+	defer func() {
+		if pf != nil {
+			pf.close()
+		}
+	}()
 	for {
 		if d.opos < len(d.out) {
 			n, err := w.Write(d.out[d.opos:])
@@ -110,25 +116,33 @@ func (d *QPReader) WriteTo(w io.Writer) (int64, error) {
 		if d.err != nil {
 			return total, d.err
 		}
-		d.fill()
+		if pf == nil {
+			pf = startPrefetch(d.r, len(d.in), 2)
+		}
+		c := pf.next()
+		d.round(c.b, c.err)
+		pf.release(c.b)
 	}
 }
 
 func (d *QPReader) fill() {
-	d.out, d.opos = d.out[:0], 0
 	n, err := io.ReadFull(d.r, d.in)
-	if n > 0 {
-		d.decode(d.in[:n])
+	d.round(d.in[:n], err)
+}
+
+// round decodes the input of one round and takes note of the read error
+// that came with it.
+func (d *QPReader) round(raw []byte, rerr error) {
+	d.out, d.opos = d.out[:0], 0
+	if len(raw) > 0 {
+		d.decode(raw)
 	}
-	if d.err != nil {
-		return
-	}
-	switch err {
-	case nil:
-	case io.EOF, io.ErrUnexpectedEOF:
+	switch {
+	case d.err != nil:
+	case isEOF(rerr):
 		d.finish()
-	default:
-		d.err = err
+	case rerr != nil:
+		d.err = rerr
 	}
 }
 

@@ -63,7 +63,6 @@ type QPWriter struct {
 	binary bool
 	eol    []byte
 	soft   []byte // "=" and eol: a soft line break
-	in     []byte // ReadFrom's buffer
 	out    []byte
 	col    int  // characters on the current output line
 	pendWS byte // space or tab at the end of the last Write, not yet placed
@@ -104,27 +103,28 @@ func (e *QPWriter) Write(p []byte) (int, error) {
 	return n, e.err
 }
 
-// ReadFrom encodes everything r gives until EOF. It does not Close.
+// ReadFrom encodes everything r gives until EOF, reading ahead in a
+// second goroutine. It does not Close.
 func (e *QPWriter) ReadFrom(r io.Reader) (int64, error) {
 	if e.closed {
 		return 0, errClosed
 	}
-	if e.in == nil {
-		e.in = make([]byte, qpBlock)
-	}
+	pf := startPrefetch(r, qpBlock, 2)
+	defer pf.close()
 	var total int64
 	for e.err == nil {
-		n, err := io.ReadFull(r, e.in)
-		total += int64(n)
-		if n > 0 {
-			e.encode(e.in[:n])
+		c := pf.next()
+		total += int64(len(c.b))
+		if len(c.b) > 0 {
+			e.encode(c.b)
 			e.flush()
 		}
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
+		pf.release(c.b)
+		if isEOF(c.err) {
 			break
 		}
-		if err != nil {
-			return total, err
+		if c.err != nil {
+			return total, c.err
 		}
 	}
 	return total, e.err

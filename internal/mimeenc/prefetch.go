@@ -1,0 +1,68 @@
+package mimeenc
+
+import "io"
+
+// prefetcher reads ahead in a goroutine for the length of one ReadFrom
+// or WriteTo call, so that reading (the kernel's copy of the input)
+// runs on one core while the codec runs on another. It uses a fixed
+// number of buffers: memory stays constant.
+type prefetcher struct {
+	full chan prefetched
+	free chan []byte
+	stop chan struct{}
+	done chan struct{}
+}
+
+type prefetched struct {
+	b   []byte
+	err error // io.EOF or io.ErrUnexpectedEOF at the end, as io.ReadFull
+}
+
+func startPrefetch(r io.Reader, size, n int) *prefetcher {
+	p := &prefetcher{
+		full: make(chan prefetched, n),
+		free: make(chan []byte, n),
+		stop: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	for range n {
+		p.free <- make([]byte, size)
+	}
+	go func() {
+		defer close(p.done)
+		for {
+			var b []byte
+			select {
+			case b = <-p.free:
+			case <-p.stop:
+				return
+			}
+			k, err := io.ReadFull(r, b)
+			select {
+			case p.full <- prefetched{b[:k], err}:
+			case <-p.stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return p
+}
+
+// next returns the next block; after one with an error there are none.
+func (p *prefetcher) next() prefetched { return <-p.full }
+
+// release gives a block's buffer back for reading.
+func (p *prefetcher) release(b []byte) { p.free <- b[:cap(b)] }
+
+// close stops reading ahead and waits until the goroutine has left the
+// reader, so the caller may use it again.
+func (p *prefetcher) close() {
+	close(p.stop)
+	<-p.done
+}
+
+// isEOF reports whether err from io.ReadFull means the input ended.
+func isEOF(err error) bool { return err == io.EOF || err == io.ErrUnexpectedEOF }
