@@ -45,6 +45,9 @@ var qpUnhex = func() (t [256]byte) {
 // control characters other than tab (a CR not followed by LF included)
 // and bytes above 126. Lenient passes each through unchanged ("=" and
 // what follows it as they are), as encoding/quotedprintable does.
+//
+// QUIRK: lines longer than 76 characters are decoded in both modes (note
+// (5) allows it); the data is unambiguous.
 type QPReader struct {
 	r       io.Reader
 	lenient bool
@@ -146,8 +149,11 @@ func (d *QPReader) round(raw []byte, rerr error) {
 	}
 }
 
-// fail records a malformed sequence; it reports whether decoding stops
-// (false when lenient: the caller passes the bytes through).
+// fail records a malformed sequence; it reports whether decoding stops.
+//
+// QUIRK: lenient: false, and the caller passes the bytes through as they
+// are (RFC 2045 §6.7 note (3) for '='; note (4) would drop control and
+// 8-bit bytes, which loses data), as encoding/quotedprintable does.
 func (d *QPReader) fail(line, col int64, format string, args ...any) bool {
 	if d.lenient {
 		return false

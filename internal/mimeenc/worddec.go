@@ -43,8 +43,8 @@ func Unfold(s string) string {
 // github.com/emersion/go-message/charset knows. White space between two
 // encoded-words is dropped (RFC 2047 §6.2), and adjacent words in the
 // same charset are joined before conversion, so a character split
-// across two words (which §5 forbids, but some mailers do) comes out
-// whole.
+// across two words comes out whole (QUIRK: §5 forbids such words, some
+// mailers write them).
 //
 // A word with an unknown charset or a malformed encoded text is a
 // *SyntaxError (Line 1, Column its position from 1), or, when lenient,
