@@ -346,3 +346,30 @@ func TestImplicitTLS(t *testing.T) {
 	c.login("cousin", "secret")
 	c.cmd("QUIT", "+OK *")
 }
+
+func TestCheckpassword(t *testing.T) {
+	py := testutil.Python(t)
+	e := newEnv(t)
+	e.deliver(t, "Subject: cp\n\nvia checkpassword\n")
+	// The program runs as pop3d's user: give it a copy it can read, and
+	// the system interpreter rather than one under root's home.
+	if _, err := os.Stat("/usr/bin/python3"); err == nil {
+		py = "/usr/bin/python3"
+	}
+	script := filepath.Join(e.dir, "checkpassword.py")
+	if err := os.WriteFile(script, []byte(mustRead(t, "testdata/checkpassword.py")), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--checkpassword", py+" "+script+" "+e.dir)
+	c := dial(t, s.addr)
+	c.cmd("USER cousin", "+OK *")
+	c.cmd("PASS wrong", "-ERR [AUTH] Authentication failed")
+	c.cmd("USER tempfail", "+OK *")
+	c.cmd("PASS x", "-ERR [SYS/TEMP] *")
+	c.login("cousin", "secret")
+	c.cmd("RETR 1", "+OK *")
+	if body := strings.Join(c.multi(), "\n"); !strings.Contains(body, "via checkpassword") {
+		t.Fatalf("RETR: %q", body)
+	}
+	c.cmd("QUIT", "+OK *")
+}
