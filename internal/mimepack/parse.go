@@ -7,10 +7,14 @@ import (
 	"fmt"
 	"io"
 	"mime/quotedprintable"
+	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/emersion/go-message"
+	// Registers every charset go-message knows for RFC 2047 words in
+	// header fields and parameters (it sets message.CharsetReader).
+	"github.com/emersion/go-message/charset"
 	"github.com/emersion/go-message/textproto"
 
 	"mailtk/internal/mimeenc"
@@ -271,6 +275,9 @@ func (w *walker) newPart(h message.Header, raw []byte, defType string, depth int
 		p.Filename = dp["filename"]
 	}
 	if p.Filename == "" {
+		p.Filename = rfc2231Charset(h.Get("Content-Disposition"), "filename")
+	}
+	if p.Filename == "" {
 		p.Filename = params["name"]
 	}
 	switch {
@@ -364,4 +371,39 @@ func (w *walker) locate(err error, path string) error {
 		return err
 	}
 	return &PartError{path, err}
+}
+
+// rfc2231Charset decodes a single-segment RFC 2231 parameter in a charset
+// other than UTF-8 (filename*=iso-8859-1''caf%E9.txt), which
+// mime.ParseMediaType drops, with go-message's charset tables.
+func rfc2231Charset(field, param string) string {
+	i := strings.Index(strings.ToLower(field), param+"*=")
+	if i < 0 {
+		return ""
+	}
+	v := field[i+len(param)+2:]
+	if j := strings.IndexAny(v, "; \t\r\n"); j >= 0 {
+		v = v[:j]
+	}
+	cs, rest, ok := strings.Cut(v, "'")
+	if !ok {
+		return ""
+	}
+	_, enc, ok := strings.Cut(rest, "'")
+	if !ok || cs == "" {
+		return ""
+	}
+	raw, err := url.PathUnescape(enc)
+	if err != nil {
+		return ""
+	}
+	r, err := charset.Reader(cs, strings.NewReader(raw))
+	if err != nil {
+		return ""
+	}
+	b, err := io.ReadAll(io.LimitReader(r, 4096))
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }

@@ -19,7 +19,11 @@ func walkAll(t *testing.T, msg string, lim Limits) ([]string, error) {
 			return nil
 		}
 		b, err := io.ReadAll(p.Decoded())
-		out = append(out, fmt.Sprintf("%s %s %q", p.Path, p.Type, b))
+		s := fmt.Sprintf("%s %s %q", p.Path, p.Type, b)
+		if p.Filename != "" {
+			s += " " + p.Filename
+		}
+		out = append(out, s)
 		return err
 	})
 	return out, err
@@ -88,6 +92,12 @@ func TestWalk(t *testing.T) {
 		{"mbox From line skipped",
 			"From a@b Mon Jan  1 00:00:00 2024\nSubject: x\n\nhi\n",
 			[]string{`1 text/plain "hi\n"`}, ""},
+		{"RFC 2231 file name in Latin-1",
+			"Content-Type: application/octet-stream\nContent-Disposition: attachment; filename*=iso-8859-1''caf%E9.txt\n\nx",
+			[]string{`1 application/octet-stream "x" café.txt`}, ""},
+		{"RFC 2047 name in Latin-1 (QUIRK of Outlook)",
+			"Content-Type: application/octet-stream; name=\"=?iso-8859-1?q?caf=E9.txt?=\"\n\nx",
+			[]string{`1 application/octet-stream "x" café.txt`}, ""},
 		{"malformed header", "Subject x\n\nhi\n", []string{}, "part TEXT: message: malformed"},
 	}
 	for _, tc := range tests {
