@@ -374,7 +374,8 @@ func (w *walker) locate(err error, path string) error {
 }
 
 // rfc2231Charset decodes a single-segment RFC 2231 parameter in a charset
-// other than UTF-8 (filename*=iso-8859-1''caf%E9.txt), which
+// other than UTF-8 (such as "filename*=iso-8859-1" then two single quotes
+// and "caf%E9.txt"), which
 // mime.ParseMediaType drops, with go-message's charset tables.
 func rfc2231Charset(field, param string) string {
 	i := strings.Index(strings.ToLower(field), param+"*=")
