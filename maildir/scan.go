@@ -108,11 +108,26 @@ func sortMessages(msgs []Message) []Message {
 		// SubCur < SubNew: the copy in cur/ comes first and is kept.
 		return cmp.Compare(ma.Subdir, mb.Subdir)
 	})
-	sorted := make([]Message, len(msgs))
-	for j, it := range items {
-		sorted[j] = msgs[it.i]
+	// Apply the order in place, one permutation cycle at a time (position
+	// j receives msgs[items[j].i]); no second slice of Messages.
+	for i := range items {
+		if items[i].i < 0 {
+			continue
+		}
+		saved := msgs[i]
+		j := i
+		for {
+			k := int(items[j].i)
+			items[j].i = -1
+			if k == i {
+				msgs[j] = saved
+				break
+			}
+			msgs[j] = msgs[k]
+			j = k
+		}
 	}
-	return sorted
+	return msgs
 }
 
 // dedupe drops later entries with the same key as the one before (sorted
