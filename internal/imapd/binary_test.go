@@ -74,7 +74,7 @@ func TestBinarySeedTranscript(t *testing.T) {
 	u := newUserEnv(t)
 	seedMaildir(t, u.maildir)
 	u.chown(t)
-	srv, cli := testutil.SocketPairFiles(t)
+	srv, cli := socketPairCloexec(t)
 	cmd := imapdCmd(t, "--users", u.users)
 	cmd.Stdin, cmd.Stdout = srv, srv
 	cmd.Env = append(os.Environ(), "TZ=America/Los_Angeles")

@@ -14,7 +14,11 @@ import (
 
 // FETCH and STORE (RFC 3501 §6.4.5, §6.4.6; RFC 3516 BINARY).
 
-var errExpungeIssued = &imap.Error{Type: imap.StatusResponseTypeNo, Code: "EXPUNGEISSUED", Text: "Some of the requested messages no longer exist"}
+// errExpungeIssued completes a FETCH or STORE that skipped messages
+// another session expunged: the command did what it could, so it is an
+// OK with RFC 5530's code (RFC 2180 §4.1.1 leaves the choice to the
+// server; NO makes clients retry a command that cannot do better).
+var errExpungeIssued = &imap.Error{Type: imap.StatusResponseTypeOK, Code: "EXPUNGEISSUED", Text: "Some of the requested messages no longer exist"}
 
 func (s *Session) selected() (*mailbox, error) {
 	if s.mb == nil {

@@ -269,11 +269,25 @@ func (mb *mailbox) rescan(w updates) error {
 	if n := len(mb.list); n > 0 {
 		last = mb.list[n-1].uid
 	}
+	// A message another process added and numbered after our readdir
+	// has a UID in the list but no file in our scan. Announcing higher
+	// UIDs now would leave it behind for good (sequence numbers follow
+	// UIDs), so stop below it and look again at the next poll.
+	hole := imap.UID(1<<32 - 1)
+	recs := ul.Records()
+	for i := len(recs) - 1; i >= 0 && imap.UID(recs[i].UID) > last; i-- {
+		if !seen[recs[i].Key] {
+			hole = min(hole, imap.UID(recs[i].UID))
+		}
+	}
+	if hole != 1<<32-1 {
+		mb.stamps[0].unsure = true
+	}
 	var added []*entry
 	nrecent := 0
 	for _, m := range fresh {
 		uid, ok := ul.UID(m.Key)
-		if !ok || imap.UID(uid) <= last {
+		if !ok || imap.UID(uid) <= last || imap.UID(uid) >= hole {
 			continue
 		}
 		e := &entry{uid: imap.UID(uid), msg: m, recent: recent[m.Key]}
