@@ -175,3 +175,21 @@ func FuzzDotWriter(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDotWriter measures the LF→CRLF and byte-stuffing conversion
+// of a 1 MiB message with short lines, some starting with ".".
+func BenchmarkDotWriter(b *testing.B) {
+	var sb strings.Builder
+	for sb.Len() < 1<<20 {
+		sb.WriteString("the quick brown fox jumps over the lazy dog 0123456789\n.dot line\n")
+	}
+	msg := sb.String()
+	w := NewWriter(io.Discard)
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		r := Response{OK: true, Multi: true, Body: io.NopCloser(strings.NewReader(msg)), TopLines: -1}
+		if _, err := w.Write(&r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
