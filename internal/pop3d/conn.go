@@ -117,6 +117,10 @@ func ServeConn(ctx context.Context, cfg *Config, conn *netio.Conn) {
 			idle = loginTimeout
 		}
 		conn.SetReadDeadline(time.Now().Add(idle))
+		// QUIRK: RFC 1939 §3 ends commands with CRLF; a bare LF (netcat,
+		// some scripts) is accepted too, as qmail-pop3d and Dovecot do.
+		// Unlike SMTP there is no message data after a command that a
+		// line-ending difference could smuggle.
 		line, _, rerr := lr.ReadLine()
 		var r pop3.Response
 		switch {
