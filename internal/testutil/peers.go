@@ -43,3 +43,15 @@ func Python(t testing.TB) string {
 	t.Helper()
 	return Peer(t, "python3")
 }
+
+// SystemPython returns Debian's /usr/bin/python3 when it exists, else any
+// python3 on PATH. Use it for Python run by an unprivileged user (see
+// Unprivileged): a per-user interpreter such as root's pyenv shim is not
+// reachable by uid 65534.
+func SystemPython(t testing.TB) string {
+	t.Helper()
+	if fi, err := os.Stat("/usr/bin/python3"); err == nil && !fi.IsDir() {
+		return "/usr/bin/python3"
+	}
+	return Python(t)
+}
