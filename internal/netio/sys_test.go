@@ -1,6 +1,7 @@
 package netio
 
 import (
+	"context"
 	"os"
 	"syscall"
 	"testing"
@@ -29,4 +30,8 @@ func blockingPipe(t *testing.T) (r, w *os.File) {
 		t.Fatal(err)
 	}
 	return os.NewFile(uintptr(p[0]), "pipe-r"), os.NewFile(uintptr(p[1]), "pipe-w")
+}
+
+func contextWithCancel() (context.Context, context.CancelFunc) {
+	return context.WithCancel(context.Background())
 }

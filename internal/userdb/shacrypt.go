@@ -162,8 +162,9 @@ func shaCryptSum(newHash func() hash.Hash, p, s []byte, rounds int) []byte {
 
 	// The rounds.
 	c := da
+	h = newHash()
 	for i := range rounds {
-		h = newHash()
+		h.Reset()
 		if i&1 != 0 {
 			h.Write(pseq)
 		} else {
