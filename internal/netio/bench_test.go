@@ -13,8 +13,7 @@ import (
 // iteration (connect, greeting, QUIT, EOF), as bench/netio/run.sh's
 // "listen" mode measures from outside.
 func BenchmarkListenSession(b *testing.B) {
-	t := &testing.T{}
-	addrs, stop := startListenB(b, t)
+	addrs, stop := startListenB(b)
 	defer stop()
 	b.ResetTimer()
 	for b.Loop() {
@@ -32,7 +31,7 @@ func BenchmarkListenSession(b *testing.B) {
 	}
 }
 
-func startListenB(b *testing.B, _ *testing.T) ([]net.Addr, func()) {
+func startListenB(b *testing.B) ([]net.Addr, func()) {
 	o := Options{Listen: []string{"127.0.0.1:0"}, MaxPerIP: -1, MaxConns: -1, NoSignals: true, Grace: -1,
 		Logger: quietLogger(b), LookupEnv: envMap(nil)}
 	ready := make(chan []net.Addr, 1)

@@ -44,7 +44,8 @@ type Options struct {
 	// Refuse, when set, is called with a connection refused for MaxPerIP
 	// before it is closed, so the server can say why in its protocol
 	// ("421 4.7.0 too many connections from your address"). Its write
-	// deadline is already set; it must not read.
+	// deadline is already set; it must not read. It is not called with
+	// TLSImplicit (the client expects a TLS handshake, not a reply).
 	Refuse func(c *Conn)
 	// Grace is how long sessions may run after SIGTERM or the end of
 	// Serve's context before their connections are closed (default 30s;

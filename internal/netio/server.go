@@ -130,7 +130,10 @@ func (s *server) serveConn(nc net.Conn, name string) {
 		s.mu.Unlock()
 		if over {
 			s.o.Logger.Warn("connection refused: too many from this address", "peer", p, "max", s.o.MaxPerIP)
-			if s.o.Refuse != nil {
+			// With implicit TLS a plaintext reply would be garbage, and a
+			// handshake for a refused client is work an attacker could
+			// make us do: just close.
+			if s.o.Refuse != nil && !s.o.TLSImplicit {
 				c.SetWriteDeadline(time.Now().Add(10 * time.Second))
 				s.o.Refuse(c)
 			}

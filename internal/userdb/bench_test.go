@@ -1,7 +1,6 @@
 package userdb
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -40,8 +39,6 @@ func BenchmarkLookup(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx := context.Background()
-	_ = ctx
 	for b.Loop() {
 		if _, err := db.Lookup("user5000@Example.org"); err != nil {
 			b.Fatal(err)
