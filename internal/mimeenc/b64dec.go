@@ -6,7 +6,7 @@ import (
 )
 
 // b64ReadBlock is how many encoded bytes the Reader takes per round.
-const b64ReadBlock = 256 * 1024
+const b64ReadBlock = 512 * 1024
 
 // B64Reader decodes base64 (RFC 2045 §6.8). Line breaks and white space
 // are ignored anywhere. Unless Lenient is set, any other character

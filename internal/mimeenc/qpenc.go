@@ -26,7 +26,7 @@ type QPOptions struct {
 const qpSoftLimit = 75
 
 // qpBlock is how many input bytes the Writer encodes per round.
-const qpBlock = 32 * 1024
+const qpBlock = 128 * 1024
 
 // qpCodes holds, for [text mode, binary mode] and every byte, its
 // encoding in the low 3 bytes of a little-endian word and its length in
