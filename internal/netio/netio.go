@@ -73,7 +73,10 @@ type Peer struct {
 // Local reports whether the peer counts as a local client: a loopback
 // address, or no network address at all on stdin/stdout or a Unix socket
 // (a local pipe such as "sendmail -bs", ssh, or a person at a terminal).
-// Servers use it to allow plaintext passwords without TLS.
+// Servers use it to allow plaintext passwords without TLS. A proxy that
+// forwards remote clients over a Unix socket or a pipe without setting
+// TCPREMOTEIP would make them all local: give such a proxy a TCP
+// listener, or have it set TCPREMOTEIP.
 func (p Peer) Local() bool {
 	if p.RemoteAddr.IsValid() {
 		return p.RemoteAddr.Addr().IsLoopback()

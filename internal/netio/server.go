@@ -47,21 +47,15 @@ func newServer(o *Options, cfg *tls.Config, handle Handler) *server {
 }
 
 // acceptLoop accepts on ln until it is closed. When all session slots
-// are taken it stops accepting (clients queue in the kernel's backlog),
-// as tcpserver -c does, rather than accepting and hanging up.
+// are taken it holds the connection it just accepted and stops
+// accepting (further clients queue in the kernel's backlog), as
+// tcpserver -c does, rather than accepting and hanging up. The slot is
+// taken after Accept, so an idle listener never holds one.
 func (s *server) acceptLoop(ln namedListener) error {
 	var backoff time.Duration
 	for {
-		if s.slots != nil {
-			select {
-			case s.slots <- struct{}{}:
-			case <-s.draining:
-				return nil
-			}
-		}
 		nc, err := ln.Accept()
 		if err != nil {
-			s.release()
 			if errorsIsClosed(err) {
 				return nil
 			}
@@ -80,6 +74,14 @@ func (s *server) acceptLoop(ln namedListener) error {
 			return wrapAccept(ln, err)
 		}
 		backoff = 0
+		if s.slots != nil {
+			select {
+			case s.slots <- struct{}{}:
+			case <-s.draining:
+				nc.Close()
+				return nil
+			}
+		}
 		s.wg.Add(1)
 		go s.serveConn(nc, ln.name)
 	}

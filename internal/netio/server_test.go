@@ -200,3 +200,17 @@ func TestFlags(t *testing.T) {
 		t.Fatalf("defaults: %+v", got)
 	}
 }
+
+// TestMaxConnsIdleListener: an idle listener holds no session slot, so
+// with MaxConns 1 and two listeners the busy one is still served.
+func TestMaxConnsIdleListener(t *testing.T) {
+	addrs, stop := startListen(t, Options{MaxConns: 1, MaxPerIP: -1}, "127.0.0.1:0", "127.0.0.1:0")
+	defer stop()
+	for range 3 {
+		c := dial(t, addrs[1])
+		c.expect("220 ")
+		c.send("QUIT\r\n")
+		c.expect("221 ")
+		c.br.ReadByte() // the session has ended
+	}
+}
