@@ -159,7 +159,7 @@ func serveListeners(ctx context.Context, o *Options, cfg *tls.Config, lns []name
 		ctx, stop = signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 		defer stop()
 	}
-	s := newServer(o, cfg, handle)
+	s := newServer(ctx, o, cfg, handle)
 	for _, ln := range lns {
 		o.Logger.Info("listening", "addr", ln.Addr().String(), "name", ln.name)
 	}

@@ -28,7 +28,7 @@ type server struct {
 	forced bool // the grace period is over: no new sessions
 }
 
-func newServer(o *Options, cfg *tls.Config, handle Handler) *server {
+func newServer(parent context.Context, o *Options, cfg *tls.Config, handle Handler) *server {
 	s := &server{
 		o:        o,
 		cfg:      cfg,
@@ -41,8 +41,8 @@ func newServer(o *Options, cfg *tls.Config, handle Handler) *server {
 		s.slots = make(chan struct{}, o.MaxConns)
 	}
 	// Sessions outlive Serve's context by the grace period, so they get
-	// a context of their own.
-	s.sessCtx, s.cancel = context.WithCancel(context.Background())
+	// a context of their own (keeping the parent's values).
+	s.sessCtx, s.cancel = context.WithCancel(context.WithoutCancel(parent))
 	return s
 }
 
