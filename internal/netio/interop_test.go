@@ -356,3 +356,51 @@ func TestSocketActivateListeners(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, p.output())
 	}
 }
+
+// TestTcpserverIPv6 runs under tcpserver on ::1 (ucspi-tcp-ipv6).
+func TestTcpserverIPv6(t *testing.T) {
+	tcpserver := testutil.Peer(t, "tcpserver")
+	if ln, err := net.Listen("tcp", "[::1]:0"); err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	} else {
+		ln.Close()
+	}
+	cmd := exec.Command(tcpserver, "-1", "-R", "-H", "-l", "localhost", "::1", "0", echoBinary(t))
+	stdout, _ := cmd.StdoutPipe()
+	p := startProc(t, cmd, stdout)
+	port := p.waitLine("")
+	addr := "[::1]:" + port
+	c := dialTCP(t, addr)
+	c.expect("220 ", "remote="+c.c.LocalAddr().String(), "local="+addr, "stdio=true", "net=tcp", "localok=true", "relay=false")
+	c.send("QUIT\r\n")
+	c.expect("221 ")
+}
+
+// TestBinaryImplicitTLSOverSocketpair: --tls-implicit in stdin/stdout
+// mode (inetd on port 993 or 465).
+func TestBinaryImplicitTLSOverSocketpair(t *testing.T) {
+	certFile, keyFile, pool := writeCert(t, t.TempDir(), "implicit")
+	srv, cli := testutil.SocketPairFiles(t)
+	cmd := exec.Command(echoBinary(t), "--tls-implicit", "--tls-cert", certFile, "--tls-key", keyFile)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = srv, srv, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+	nc, err := net.FileConn(cli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	c := &client{t: t, c: nc}
+	c.startTLS(pool)
+	c.c.SetDeadline(time.Now().Add(20 * time.Second))
+	c.expect("220 ", "tls=true", "stdio=true")
+	c.send("STARTTLS\r\n")
+	c.expect("454 ") // already encrypted
+	c.send("QUIT\r\n")
+	c.expect("221 bye")
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
