@@ -43,8 +43,20 @@ func (b *Backend) Mail(ctx context.Context, st *smtp.State, from smtp.Path, p sm
 // Rcpt accepts local recipients that exist and, for clients that may
 // relay, remote ones.
 func (b *Backend) Rcpt(ctx context.Context, st *smtp.State, env *smtp.Envelope, to smtp.Rcpt) error {
-	_, err := b.res.resolve(to.Path, st.MayRelay())
-	return err
+	ds, err := b.res.resolve(to.Path, st.MayRelay())
+	if err != nil || !b.root {
+		return err
+	}
+	// Started as root: refuse now a recipient that could only be
+	// delivered as root, rather than after the message.
+	for _, d := range ds {
+		if d.kind == destMaildir || d.kind == destCommand || d.kind == destPipe {
+			if _, err := b.ownerOf(d); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Verify answers VRFY from the users and aliases files.
