@@ -206,8 +206,7 @@ func (e *QPWriter) encode(p []byte) {
 	}
 	buf := out[:cap(out)]
 	o := len(out)
-	try8 := 0 // where to try the word path again
-	miss := 0 // word path attempts in a row that found too little
+	try8 := 0 // binary: where to try the word path again
 	for i < len(p) {
 		unroll := true
 		if i >= try8 && i+8 <= len(p) {
@@ -223,19 +222,25 @@ func (e *QPWriter) encode(p []byte) {
 			if i+n == len(p) && p[i+n-1] == ' ' {
 				n-- // the next call or Close decides about it
 			}
-			if n >= 2 {
-				binary.LittleEndian.PutUint64(buf[o:], x)
-				o += n
-				col += n
-				i += n
-				miss = 0
+			binary.LittleEndian.PutUint64(buf[o:], x)
+			o += n
+			col += n
+			i += n
+			if n == 8 {
 				continue
 			}
-			// One special byte in text: take it alone and come back.
-			// Mostly escapes (binary data): go 8 bytes at a time below
-			// before trying words again.
-			if miss++; miss > 3 || e.binary {
-				try8, miss = i+8, 0
+			// The byte that stopped the word: an escape that fits on
+			// the line is written here; the rest (line breaks, white
+			// space, a full line) below. Binary data is mostly escapes:
+			// the next 8 bytes go through the byte loop.
+			if e.binary && n < 2 {
+				try8 = i + 8
+			} else if code := qpCodes[mode][p[i]]; code>>24 == 3 && col <= qpSoftLimit-3 {
+				binary.LittleEndian.PutUint32(buf[o:], code)
+				o += 3
+				col += 3
+				i++
+				continue
 			} else {
 				unroll = false
 			}
