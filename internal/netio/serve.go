@@ -175,22 +175,19 @@ func serveListeners(ctx context.Context, o *Options, cfg *tls.Config, lns []name
 		go func() { errc <- s.acceptLoop(ln) }()
 	}
 	var err error
+	pending := len(lns)
 	select {
 	case <-ctx.Done():
 	case err = <-errc: // a listener failed for good: shut down all
+		pending--
 	}
 	s.shutdown(lns)
-	for range len(lns) - boolInt(err != nil) {
-		<-errc
+	for ; pending > 0; pending-- {
+		if e := <-errc; err == nil {
+			err = e
+		}
 	}
 	return err
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // errorsIsClosed reports a listener closed by shutdown.
