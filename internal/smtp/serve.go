@@ -51,7 +51,7 @@ type session struct {
 	valid   bool // a command succeeded: the shorter first timeout is over
 	strikes int
 	closed  bool
-	err     error // write error or lost connection
+	err     error       // write error or lost connection
 	idle    atomic.Bool // waiting for a command (not in DATA or AUTH)
 	drain   atomic.Bool // Conn.Draining was closed
 }
