@@ -209,3 +209,27 @@ func TestQPRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestQPWriteSizes: the output does not depend on how the input is cut
+// into Writes (held-back white space and CR at every boundary).
+func TestQPWriteSizes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	text := randomText(rng, 50000)
+	text = append(text, []byte(" \r\n \r\r\n\t\n  x \r")...)
+	for _, opt := range []QPOptions{{}, {Binary: true}, {CRLF: true}} {
+		want := encodeQP(t, text, opt)
+		for round := 0; round < 20; round++ {
+			var buf bytes.Buffer
+			w := NewQPWriter(&buf, opt)
+			for p := text; len(p) > 0; {
+				n := min(len(p), 1+rng.IntN(40))
+				w.Write(p[:n])
+				p = p[n:]
+			}
+			w.Close()
+			if !bytes.Equal(buf.Bytes(), want) {
+				t.Fatalf("%+v: output depends on the Write sizes", opt)
+			}
+		}
+	}
+}

@@ -290,8 +290,11 @@ func (e *QPWriter) encode(p []byte) {
 				out, col = e.plain(out, col, c)
 			}
 		case c == '\r':
+			// A space before a CR is escaped whether or not an LF
+			// follows, as the byte loop does it, so the output does not
+			// depend on where the input was cut.
+			out, col = e.unspace(out, col)
 			if i+1 == len(p) {
-				out, col = e.unspace(out, col)
 				e.pendCR = true
 				break
 			}
