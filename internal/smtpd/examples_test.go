@@ -190,3 +190,54 @@ func TestSystemdExamples(t *testing.T) {
 		t.Fatalf("jones has %d messages, want 3", n)
 	}
 }
+
+// TestXinetdExample runs examples/smtpd/xinetd.conf under a private
+// xinetd (only that service, on a free loopback port, as nobody).
+func TestXinetdExample(t *testing.T) {
+	xinetd := testutil.Peer(t, "xinetd")
+	if os.Getuid() != 0 {
+		t.Skip("xinetd's user= needs root")
+	}
+	w := newWorld(t)
+	conf := w.exampleConf()
+	svc := mustRead(t, filepath.Join(testutil.ModuleRoot(t), "examples", "smtpd", "xinetd.conf"))
+	svc = strings.NewReplacer("/usr/local/bin/smtpd", w.bin, "/etc/mailtk", conf, "user        = vmail", "user        = nobody",
+		"service smtp\n{", "service smtp-test\n{\n    type = UNLISTED\n    bind = 127.0.0.1\n    port = @PORT@").Replace(svc)
+	for range 10 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		_, port, _ := net.SplitHostPort(addr)
+		cf := filepath.Join(w.root, "xinetd.conf")
+		os.WriteFile(cf, []byte("defaults\n{\n    log_type = FILE /dev/stderr\n}\n"+strings.Replace(svc, "@PORT@", port, 1)), 0o644)
+		cmd := exec.Command(xinetd, "-f", cf, "-dontfork", "-pidfile", filepath.Join(w.root, "xinetd.pid"), "-stayalive")
+		var log syncBuf
+		cmd.Stderr = &log
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		var c net.Conn
+		for range 100 {
+			if c, err = net.Dial("tcp", addr); err == nil {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if c == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			continue
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		t.Cleanup(func() { c.Close() })
+		sendViaExample(t, newClient(t, c), "550 5.7.1")
+		if n := len(w.messages("jones")); n != 1 {
+			t.Fatalf("jones has %d messages:\n%s", n, log.String())
+		}
+		return
+	}
+	t.Fatal("xinetd could not bind a free port")
+}
