@@ -170,3 +170,43 @@ func TestSmtpSource(t *testing.T) {
 }
 
 func init() { _ = fmt.Sprint; _ = os.Getpid }
+
+// TestPythonLMTP: Python's smtplib.LMTP client over a Unix socket, as an
+// MTA hands mail to its LMTP delivery agent; one status per recipient.
+func TestPythonLMTP(t *testing.T) {
+	py := testutil.Python(t)
+	w := newWorld(t)
+	sock := w.root + "/lmtp.sock"
+	cmd := exec.Command(w.bin, append(w.args("--lmtp"), "--listen", "unix:"+sock)...)
+	testutil.Unprivileged(cmd)
+	var stderr syncBuf
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() })
+	script := w.write("lmtp.py", `
+import smtplib, sys, time, os
+for _ in range(200):
+    if os.path.exists(sys.argv[1]): break
+    time.sleep(0.05)
+s = smtplib.LMTP(sys.argv[1])
+refused = s.sendmail("a@client.example", ["jones@foo.com", "ghost@foo.com", "staff@foo.com"], b"Subject: lmtp\r\n\r\nhi\r\n")
+assert list(refused) == ["ghost@foo.com"], refused
+s.quit()
+print("ok")
+`)
+	out, err := exec.Command(py, script, sock).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "ok") {
+		t.Fatalf("python: %v\n%s\n%s", err, out, stderr.String())
+	}
+	// jones directly and through the staff list: one copy each place
+	if n := len(w.messages("jones")); n != 1 {
+		t.Errorf("jones has %d messages, want 1", n)
+	}
+	for _, u := range []string{"brown", "admin.mrc"} {
+		if n := len(w.messages(u)); n != 1 {
+			t.Errorf("%s has %d messages, want 1", u, n)
+		}
+	}
+}
