@@ -53,8 +53,13 @@ type Name struct {
 // no flags. Flags are returned normalised (see NormalizeFlags).
 func ParseName(name string) (n Name, ok bool) {
 	n.Size, n.CRLFSize = -1, -1
-	if name == "" || name[0] == '.' || strings.ContainsAny(name, "/\x00\r\n") {
+	if name == "" || name[0] == '.' {
 		return n, false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c == '/' || c == 0 || c == '\r' || c == '\n' {
+			return n, false
+		}
 	}
 	key, info, hasSep := strings.Cut(name, string(infoSep))
 	if key == "" {

@@ -13,3 +13,12 @@ func readNames(dir string) ([]string, error) {
 	defer f.Close()
 	return f.Readdirnames(-1)
 }
+
+// eachName calls fn for every name in dir, unsorted, without stat.
+func eachName(dir string, fn func(string)) error {
+	names, err := readNames(dir)
+	for _, n := range names {
+		fn(n)
+	}
+	return err
+}
