@@ -7,16 +7,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
-	"github.com/emersion/go-message/textproto"
+	"github.com/emersion/go-imap/v2"
 )
 
 // The header cache.
 //
 // FETCH ENVELOPE and SEARCH on the envelope header fields would otherwise
 // open every message. A per-folder file, imapd-cache beside
-// dovecot-uidlist, holds those fields of each message, keyed by the
+// dovecot-uidlist, holds the ENVELOPE of each message, keyed by the
 // message's unique key. A key never changes and a message's content
 // never changes, so a record is valid for as long as its message exists:
 // the cache never goes stale, it only collects records of deleted
@@ -25,7 +24,9 @@ import (
 // The file is a sequence of records, each appended with one write(2) on
 // an O_APPEND descriptor so that concurrent imapd processes can share it:
 //
-//	'R' uvarint(len key) key uvarint(len header) header crc32(key+header)
+//	'R' uvarint(len key) key uvarint(len env) env crc32(key+env)
+//
+// with env as encodeEnvelope writes it.
 //
 // Reading stops at the first damaged record (a crash mid-write, another
 // program's garbage); the cache is advisory, so the worst case is reading
@@ -37,12 +38,9 @@ const (
 	maxCacheHdr  = 16 << 10
 )
 
-// cachedFields are the header fields kept: those of ENVELOPE (RFC 3501
-// §7.4.2) and of the SEARCH keys FROM, TO, CC, BCC, SUBJECT, SENT*.
-var cachedFields = map[string]bool{
-	"date": true, "subject": true, "from": true, "sender": true, "reply-to": true,
-	"to": true, "cc": true, "bcc": true, "in-reply-to": true, "message-id": true,
-}
+// envelopeFields are the header fields SEARCH answers from the cached
+// envelope.
+var envelopeFields = map[string]bool{"subject": true, "from": true, "to": true, "cc": true, "bcc": true}
 
 type headerCache struct {
 	path    string
@@ -111,44 +109,32 @@ func parseRecord(b []byte, off int) (key string, hoff, hlen, next int, ok bool) 
 	return key, hoff, hlen, p + 4, true
 }
 
-// get returns the cached header fields of key.
-func (c *headerCache) get(key string) (textproto.Header, bool) {
+// get returns the cached envelope of key.
+func (c *headerCache) get(key string) (*imap.Envelope, bool) {
 	c.load()
 	loc, ok := c.index[key]
 	if !ok {
-		return textproto.Header{}, false
+		return nil, false
 	}
-	h, err := readHeader(bytes.NewReader(c.data[loc[0] : loc[0]+loc[1]]))
-	if err != nil {
-		return textproto.Header{}, false
-	}
-	return h, true
+	env, err := decodeEnvelope(c.data[loc[0] : loc[0]+loc[1]])
+	return env, err == nil
 }
 
-// put records the envelope fields of h for key; flush writes them.
-func (c *headerCache) put(key string, h textproto.Header) {
-	var hb bytes.Buffer
-	for f := h.Fields(); f.Next(); {
-		if cachedFields[strings.ToLower(f.Key())] {
-			raw, err := f.Raw()
-			if err == nil {
-				hb.Write(raw)
-			}
-		}
-	}
-	hb.WriteString("\r\n")
-	if hb.Len() > maxCacheHdr || len(key) > 4096 {
+// put records the envelope of key; flush writes it.
+func (c *headerCache) put(key string, env *imap.Envelope) {
+	eb := encodeEnvelope(env)
+	if len(eb) > maxCacheHdr || len(key) > 4096 {
 		return
 	}
 	var rec bytes.Buffer
 	rec.WriteByte('R')
 	rec.Write(binary.AppendUvarint(nil, uint64(len(key))))
 	rec.WriteString(key)
-	rec.Write(binary.AppendUvarint(nil, uint64(hb.Len())))
-	rec.Write(hb.Bytes())
+	rec.Write(binary.AppendUvarint(nil, uint64(len(eb))))
+	rec.Write(eb)
 	sum := crc32.NewIEEE()
 	sum.Write([]byte(key))
-	sum.Write(hb.Bytes())
+	sum.Write(eb)
 	rec.Write(binary.BigEndian.AppendUint32(nil, sum.Sum32()))
 	c.pending.Write(rec.Bytes())
 	if c.pending.Len() > 1<<20 {

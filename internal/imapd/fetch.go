@@ -88,10 +88,10 @@ func (s *Session) fetchOne(w *imapserver.FetchWriter, mb *mailbox, seq uint32, e
 		}
 		defer f.Close()
 	}
-	var hdr textproto.Header
+	var env *imap.Envelope
 	if o.Envelope {
 		var err error
-		if hdr, err = mb.header(e, f); err != nil {
+		if env, err = mb.envelope(e, f); err != nil {
 			return err
 		}
 	}
@@ -126,7 +126,7 @@ func (s *Session) fetchOne(w *imapserver.FetchWriter, mb *mailbox, seq uint32, e
 		rw.WriteRFC822Size(size)
 	}
 	if o.Envelope {
-		rw.WriteEnvelope(envelope(hdr))
+		rw.WriteEnvelope(env)
 	}
 	if o.BodyStructure != nil {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -200,28 +200,29 @@ func writeBodySection(rw *imapserver.FetchResponseWriter, f *os.File, bs *imap.F
 	return err
 }
 
-// header returns the envelope header fields of e, from the cache or the
-// file (f may be nil).
-func (mb *mailbox) header(e *entry, f *os.File) (textproto.Header, error) {
-	if h, ok := mb.cache.get(e.msg.Key); ok {
-		return h, nil
+// envelope returns the ENVELOPE of e, from the cache or the file (f may
+// be nil).
+func (mb *mailbox) envelope(e *entry, f *os.File) (*imap.Envelope, error) {
+	if env, ok := mb.cache.get(e.msg.Key); ok {
+		return env, nil
 	}
 	if f == nil {
 		var err error
 		if f, err = mb.dir.Open(e.msg); err != nil {
-			return textproto.Header{}, err
+			return nil, err
 		}
 		defer f.Close()
 	} else if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return textproto.Header{}, err
+		return nil, err
 	}
 	h, err := readHeader(f)
 	if err != nil {
 		// A malformed header still has an (empty) envelope.
-		return textproto.Header{}, nil
+		h = textproto.Header{}
 	}
-	mb.cache.put(e.msg.Key, h)
-	return h, nil
+	env := envelope(h)
+	mb.cache.put(e.msg.Key, env)
+	return env, nil
 }
 
 // Store implements imapserver.Session (RFC 3501 §6.4.6). Flags change by

@@ -12,7 +12,6 @@ import (
 	"github.com/emersion/go-imap/v2"
 	gomessage "github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // charset decoding for SEARCH (RFC 3501 §6.4.4)
-	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
 	"golang.org/x/text/cases"
 )
@@ -40,7 +39,9 @@ type candidate struct {
 	date  time.Time   // INTERNALDATE
 
 	header func() (textproto.Header, error) // the message header
-	open   func() (io.ReadCloser, error)    // the whole message, CRLF form
+	env    func() (*imap.Envelope, error)   // the envelope (cached)
+	open   func() (io.ReadCloser, error)    // the whole message
+	buf    []byte                           // scratch space for matching text
 
 	hdr    textproto.Header
 	hdrErr error
@@ -57,7 +58,16 @@ func (c *candidate) getHeader() (textproto.Header, error) {
 
 var folder = cases.Fold()
 
-func fold(s string) string { return folder.String(s) }
+// fold case-folds s for matching; ASCII (the common case) takes a fast
+// path that gives the same result.
+func fold(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return folder.String(s)
+		}
+	}
+	return strings.ToLower(s)
+}
 
 // criteriaDepth measures the nesting of NOT and OR.
 func criteriaDepth(c *imap.SearchCriteria) int {
@@ -132,22 +142,25 @@ func match(m *candidate, c *imap.SearchCriteria) bool {
 			return false
 		}
 	}
-	// Header keys.
-	if len(c.Header) > 0 || !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
-		h, err := m.getHeader()
-		if err != nil {
+	// Header keys: the envelope's fields from the cache, others from the
+	// message header.
+	if !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
+		env, err := m.env()
+		if err != nil || env.Date.IsZero() || !matchDate(env.Date, c.SentSince, c.SentBefore) {
 			return false
 		}
-		for _, hf := range c.Header {
-			if !matchHeaderField(h, hf.Key, hf.Value) {
+	}
+	for _, hf := range c.Header {
+		if envelopeFields[strings.ToLower(hf.Key)] {
+			env, err := m.env()
+			if err != nil || !matchEnvelopeField(env, strings.ToLower(hf.Key), hf.Value) {
 				return false
 			}
+			continue
 		}
-		if !c.SentSince.IsZero() || !c.SentBefore.IsZero() {
-			t, err := (&mail.Header{Header: gomessage.Header{Header: h}}).Date()
-			if err != nil || !matchDate(t, c.SentSince, c.SentBefore) {
-				return false
-			}
+		h, err := m.getHeader()
+		if err != nil || !matchHeaderField(h, hf.Key, hf.Value) {
+			return false
 		}
 	}
 	// Text keys: one pass over the message per key.
@@ -217,6 +230,35 @@ func matchHeaderField(h textproto.Header, key, value string) bool {
 	return false
 }
 
+// matchEnvelopeField implements FROM, TO, CC, BCC and SUBJECT on the
+// decoded envelope: addresses are matched as "Name <mailbox@host>".
+func matchEnvelopeField(env *imap.Envelope, key, value string) bool {
+	pat := fold(value)
+	if key == "subject" {
+		if env.Subject == "" {
+			return false
+		}
+		return strings.Contains(fold(env.Subject), pat)
+	}
+	var l []imap.Address
+	switch key {
+	case "from":
+		l = env.From
+	case "to":
+		l = env.To
+	case "cc":
+		l = env.Cc
+	case "bcc":
+		l = env.Bcc
+	}
+	for _, a := range l {
+		if pat == "" || strings.Contains(fold(a.Name+" <"+a.Mailbox+"@"+a.Host+">"), pat) {
+			return true
+		}
+	}
+	return false
+}
+
 // matchMessage implements BODY (withHeaders false) and TEXT (true).
 func matchMessage(m *candidate, pattern string, withHeaders bool) bool {
 	pat := []byte(fold(pattern))
@@ -233,13 +275,14 @@ func matchMessage(m *candidate, pattern string, withHeaders bool) bool {
 		return false
 	}
 	_ = err // unknown charsets/encodings: match the raw text
-	p := &textMatcher{pat: pat}
+	p := &textMatcher{pat: pat, buf: m.buf}
 	return p.entity(e, withHeaders, 0)
 }
 
 type textMatcher struct {
 	pat   []byte
 	parts int
+	buf   []byte
 }
 
 func (p *textMatcher) entity(e *gomessage.Entity, withHeaders bool, depth int) bool {
@@ -272,21 +315,25 @@ func (p *textMatcher) entity(e *gomessage.Entity, withHeaders bool, depth int) b
 			return p.entity(inner, true, depth+1)
 		}
 	}
-	return streamContains(e.Body, p.pat)
+	return streamContains(e.Body, p.pat, p.buf)
 }
 
 // streamContains reports whether the case-folded text of r contains pat
 // (already folded), reading r in chunks with an overlap so that matches
-// across chunk boundaries are found.
-func streamContains(r io.Reader, pat []byte) bool {
-	const chunk = 64 * 1024
-	buf := make([]byte, chunk)
+// across chunk boundaries are found. Pure-ASCII chunks are lower-cased
+// in place (the same as folding them); others go through Unicode case
+// folding.
+func streamContains(r io.Reader, pat []byte, buf []byte) bool {
 	var carry []byte // incomplete UTF-8 sequence from the previous chunk
 	var tail []byte  // folded bytes kept for matches across chunks
+	var window []byte
 	for {
 		n, err := io.ReadFull(r, buf)
-		data := append(carry, buf[:n]...)
-		carry = nil
+		data := buf[:n]
+		if len(carry) > 0 {
+			data = append(carry, data...)
+			carry = nil
+		}
 		if err == nil {
 			// Keep an incomplete trailing rune for the next round.
 			cut := len(data)
@@ -301,18 +348,36 @@ func streamContains(r io.Reader, pat []byte) bool {
 			carry = append([]byte(nil), data[cut:]...)
 			data = data[:cut]
 		}
-		folded := folder.Bytes(bytes.ToValidUTF8(data, []byte("\uFFFD")))
-		window := append(tail, folded...)
+		window = append(window[:0], tail...)
+		if isASCII(data) {
+			for _, c := range data {
+				if c >= 'A' && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				window = append(window, c)
+			}
+		} else {
+			window = append(window, folder.Bytes(bytes.ToValidUTF8(data, []byte("\uFFFD")))...)
+		}
 		if bytes.Contains(window, pat) {
 			return true
 		}
 		if k := len(pat) - 1; len(window) > k {
-			tail = append([]byte(nil), window[len(window)-k:]...)
+			tail = append(tail[:0], window[len(window)-k:]...)
 		} else {
-			tail = window
+			tail = append(tail[:0], window...)
 		}
 		if err != nil {
 			return false
 		}
 	}
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

@@ -62,6 +62,7 @@ func (s *Session) Search(kind imapserver.NumKind, c *imap.SearchCriteria, o *ima
 	}
 	defer mb.cache.flush()
 	content := needsContent(c)
+	buf := make([]byte, 64<<10)
 	var data imap.SearchData
 	var seqs imap.SeqSet
 	var uids imap.UIDSet
@@ -79,10 +80,8 @@ func (s *Session) Search(kind imapserver.NumKind, c *imap.SearchCriteria, o *ima
 			cand.size, _ = mb.rfc822Size(e)
 		}
 		e := e
+		cand.env = func() (*imap.Envelope, error) { return mb.envelope(e, nil) }
 		cand.header = func() (textproto.Header, error) {
-			if onlyCachedFields(c) {
-				return mb.header(e, nil)
-			}
 			f, err := mb.dir.Open(e.msg)
 			if err != nil {
 				return textproto.Header{}, err
@@ -90,16 +89,8 @@ func (s *Session) Search(kind imapserver.NumKind, c *imap.SearchCriteria, o *ima
 			defer f.Close()
 			return readHeader(f)
 		}
-		cand.open = func() (io.ReadCloser, error) {
-			f, err := mb.dir.Open(e.msg)
-			if err != nil {
-				return nil, err
-			}
-			return struct {
-				io.Reader
-				io.Closer
-			}{newCRLFReader(f), f}, nil
-		}
+		cand.open = func() (io.ReadCloser, error) { return mb.dir.Open(e.msg) }
+		cand.buf = buf
 		if !match(cand, c) {
 			continue
 		}
@@ -127,37 +118,6 @@ func (s *Session) Search(kind imapserver.NumKind, c *imap.SearchCriteria, o *ima
 		mb.searchRes = uids
 	}
 	return &data, nil
-}
-
-// onlyCachedFields reports whether every header key of c is one the
-// header cache holds.
-func onlyCachedFields(c *imap.SearchCriteria) bool {
-	for _, h := range c.Header {
-		if !cachedFields[lower(h.Key)] {
-			return false
-		}
-	}
-	for i := range c.Not {
-		if !onlyCachedFields(&c.Not[i]) {
-			return false
-		}
-	}
-	for i := range c.Or {
-		if !onlyCachedFields(&c.Or[i][0]) || !onlyCachedFields(&c.Or[i][1]) {
-			return false
-		}
-	}
-	return true
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 32
-		}
-	}
-	return string(b)
 }
 
 // staticCriteria replaces '*' and '$' in the sequence and UID sets of c

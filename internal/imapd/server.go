@@ -78,7 +78,7 @@ func ServeConn(cfg *Config, c *netio.Conn, preauth *Account) {
 	if c.TLS() {
 		nc = c.Conn
 	}
-	ln := newOneConnListener(nc)
+	ln := newOneConnListener(newBatchConn(nc))
 	srv.Serve(ln)
 	<-ln.done
 	c.Close()

@@ -93,32 +93,69 @@ var errValidityChanged = errors.New("UIDVALIDITY changed")
 func openMailbox(name string, dir *maildir.Dir, readOnly bool, now func() time.Time) (*mailbox, error) {
 	mb := &mailbox{name: name, dir: dir, readOnly: readOnly, byKey: map[string]*entry{}, now: now}
 	mb.stamps = mb.takeStamps()
-	msgs, recent, err := mb.scan()
-	if err != nil {
-		return nil, err
-	}
-	ul, err := dir.SyncUIDs(msgs)
-	if err != nil {
-		return nil, err
-	}
-	mb.validity = ul.Validity
-	mb.next = imap.UID(ul.Next)
-	mb.list = make([]*entry, 0, len(msgs))
-	for _, m := range msgs {
-		uid, ok := ul.UID(m.Key)
-		if !ok {
-			continue // delivered after the sync; the next poll finds it
+	st, sure := folderStamps(dir.Path(), now())
+	if !sure || !loadSnapshot(mb, st) {
+		if err := mb.load(); err != nil {
+			return nil, err
 		}
-		e := &entry{uid: imap.UID(uid), msg: m, recent: recent[m.Key]}
-		mb.list = append(mb.list, e)
-		mb.byKey[m.Key] = e
+		// Save the view for the next session if the folder has been
+		// quiet (and we changed nothing while loading).
+		if st2, sure2 := folderStamps(dir.Path(), now()); sure2 && st2 == st {
+			saveSnapshot(mb, st)
+		}
 	}
-	sort.Slice(mb.list, func(i, j int) bool { return mb.list[i].uid < mb.list[j].uid })
 	if err := mb.loadKeywords(); err != nil {
 		return nil, err
 	}
 	mb.cache = openHeaderCache(dir.Path())
 	return mb, nil
+}
+
+// load builds the view from a full look at the folder.
+func (mb *mailbox) load() error {
+	msgs, recent, err := mb.scan()
+	if err != nil {
+		return err
+	}
+	ul, err := uidsFor(mb.dir, msgs)
+	if err != nil {
+		return err
+	}
+	mb.validity = ul.Validity
+	mb.next = imap.UID(ul.Next)
+	mb.list = make([]*entry, 0, len(msgs))
+	entries := make([]entry, len(msgs))
+	for i, m := range msgs {
+		uid, ok := ul.UID(m.Key)
+		if !ok {
+			continue // delivered after the sync; the next poll finds it
+		}
+		e := &entries[i]
+		*e = entry{uid: imap.UID(uid), msg: m, recent: recent[m.Key]}
+		mb.list = append(mb.list, e)
+		mb.byKey[m.Key] = e
+	}
+	sort.Slice(mb.list, func(i, j int) bool { return mb.list[i].uid < mb.list[j].uid })
+	return nil
+}
+
+// uidsFor returns a UID list that numbers every message of msgs: the
+// current list read without locking when it already does (the common
+// case), else the list after SyncUIDs has numbered the new ones.
+func uidsFor(dir *maildir.Dir, msgs []maildir.Message) (*maildir.UIDList, error) {
+	if ul, err := dir.UIDs(); err == nil && ul.Validity != 0 {
+		all := true
+		for _, m := range msgs {
+			if _, ok := ul.UID(m.Key); !ok {
+				all = false
+				break
+			}
+		}
+		if all {
+			return ul, nil
+		}
+	}
+	return dir.SyncUIDs(msgs)
 }
 
 func (mb *mailbox) takeStamps() [2]stamp {

@@ -1,0 +1,59 @@
+package imapd
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"mailtk/internal/testutil"
+)
+
+// Benchmarks on a 10,000-message Maildir made by bench/imapd/imapbench
+// (the same messages bench/imapd/run.sh times against Dovecot).
+
+var (
+	benchOnce sync.Once
+	benchDir  string
+)
+
+func benchMaildir(b *testing.B) string {
+	benchOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "imapd-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchDir = filepath.Join(dir, "Maildir")
+		cmd := exec.Command("go", "run", "./bench/imapd/imapbench", "gen", benchDir, "10000")
+		cmd.Dir = testutil.ModuleRoot(b)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("imapbench gen: %v\n%s", err, out)
+		}
+	})
+	if benchDir == "" {
+		b.Skip("no benchmark Maildir")
+	}
+	return benchDir
+}
+
+func benchCommand(b *testing.B, cmd string) {
+	dir := benchMaildir(b)
+	c := startSession(b, testConfig(b, dir))
+	c.ok("LOGIN u p")
+	c.ok("SELECT INBOX")
+	c.ok("%s", cmd) // warm the cache
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.ok("%s", cmd)
+	}
+}
+
+func BenchmarkSelect10k(b *testing.B)     { benchCommand(b, "SELECT INBOX") }
+func BenchmarkFetchFlags10k(b *testing.B) { benchCommand(b, "UID FETCH 1:* (UID FLAGS RFC822.SIZE)") }
+func BenchmarkFetchEnvelope10k(b *testing.B) {
+	benchCommand(b, "FETCH 1:* ENVELOPE")
+}
+func BenchmarkSearchHeader10k(b *testing.B) { benchCommand(b, "SEARCH FROM sender42") }
+func BenchmarkSearchBody10k(b *testing.B)   { benchCommand(b, fmt.Sprintf("SEARCH BODY %s", "zanzibar")) }

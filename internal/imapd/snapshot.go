@@ -1,0 +1,175 @@
+package imapd
+
+import (
+	"bytes"
+	"encoding/binary"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"mailtk/maildir"
+)
+
+// The folder snapshot.
+//
+// Opening a folder costs a readdir of new/ and cur/ and a read of
+// dovecot-uidlist; at 100,000 messages that is tens of milliseconds even
+// from the page cache. When neither directory nor the UID list has
+// changed since the last full look, the view that look produced is still
+// exact, so imapd saves it (imapd-snapshot beside dovecot-uidlist) with
+// the identity of the three (inode, size, mtime, ctime) and loads it
+// instead. Any delivery, flag change, expunge or UID change touches one of
+// them; a stamp taken within two seconds of a change is not trusted (see
+// dirStamp), so a change within the file system's timestamp granularity
+// cannot hide. The file is only a cache: when it is missing, damaged or
+// stale, imapd scans.
+//
+//	"IMAPDSNAP1\n" stamps(3×(ino, size, mtime s, ns, ctime s, ns)) validity next count
+//	count × (uid, subdir (0 new, 1 cur), name, flags, size+1, crlfsize+1, time s, ns)
+//	crc32 of everything before it
+//
+// with every number a uvarint (times a varint) and strings length-prefixed.
+
+const (
+	snapshotFile  = "imapd-snapshot"
+	snapshotMagic = "IMAPDSNAP1\n"
+	maxSnapshot   = 512 << 20
+)
+
+// folderStamps identifies new/, cur/ and dovecot-uidlist.
+func folderStamps(dir string, now time.Time) ([3]stamp, bool) {
+	s := [3]stamp{
+		dirStamp(filepath.Join(dir, maildir.SubNew), now),
+		dirStamp(filepath.Join(dir, maildir.SubCur), now),
+		dirStamp(filepath.Join(dir, maildir.UIDListName), now),
+	}
+	sure := !s[0].unsure && !s[1].unsure && !s[2].unsure
+	return s, sure
+}
+
+func appendStamp(b []byte, s stamp) []byte {
+	b = binary.AppendUvarint(b, s.ino)
+	b = binary.AppendUvarint(b, s.size)
+	b = binary.AppendVarint(b, s.mtime.Sec)
+	b = binary.AppendVarint(b, s.mtime.Nsec)
+	b = binary.AppendVarint(b, s.ctime.Sec)
+	return binary.AppendVarint(b, s.ctime.Nsec)
+}
+
+func (d *envDecoder) stamp() stamp {
+	var s stamp
+	s.ino, s.size = d.uvarint(), d.uvarint()
+	s.mtime.Sec, s.mtime.Nsec = d.varint(), d.varint()
+	s.ctime.Sec, s.ctime.Nsec = d.varint(), d.varint()
+	return s
+}
+
+// saveSnapshot writes the view of mb, taken when the folder had stamps st.
+func saveSnapshot(mb *mailbox, st [3]stamp) {
+	b := make([]byte, 0, 64+len(mb.list)*80)
+	b = append(b, snapshotMagic...)
+	for _, s := range st {
+		b = appendStamp(b, s)
+	}
+	b = binary.AppendUvarint(b, uint64(mb.validity))
+	b = binary.AppendUvarint(b, uint64(mb.next))
+	b = binary.AppendUvarint(b, uint64(len(mb.list)))
+	for _, e := range mb.list {
+		b = binary.AppendUvarint(b, uint64(e.uid))
+		sub := uint64(1)
+		if e.msg.Subdir == maildir.SubNew {
+			sub = 0
+		}
+		b = binary.AppendUvarint(b, sub)
+		b = appendString(b, e.msg.Name)
+		b = appendString(b, e.msg.Flags)
+		b = binary.AppendUvarint(b, uint64(e.msg.Size+1))
+		b = binary.AppendUvarint(b, uint64(e.msg.CRLFSize+1))
+		if e.msg.Time.IsZero() {
+			b = binary.AppendVarint(b, 0)
+			b = binary.AppendVarint(b, -1)
+		} else {
+			b = binary.AppendVarint(b, e.msg.Time.Unix())
+			b = binary.AppendVarint(b, int64(e.msg.Time.Nanosecond()))
+		}
+	}
+	b = binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
+	path := filepath.Join(mb.dir.Path(), snapshotFile)
+	tmp := path + ".tmp" + string(rune('0'+os.Getpid()%10))
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return
+	}
+	if os.Rename(tmp, path) != nil {
+		os.Remove(tmp)
+	}
+}
+
+// loadSnapshot fills mb from the snapshot if it matches the stamps st.
+func loadSnapshot(mb *mailbox, st [3]stamp) bool {
+	f, err := os.Open(filepath.Join(mb.dir.Path(), snapshotFile))
+	if err != nil {
+		return false
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxSnapshot))
+	f.Close()
+	if err != nil || len(b) < len(snapshotMagic)+4 || !bytes.HasPrefix(b, []byte(snapshotMagic)) {
+		return false
+	}
+	body := b[:len(b)-4]
+	if crc32.ChecksumIEEE(body) != binary.BigEndian.Uint32(b[len(b)-4:]) {
+		return false
+	}
+	d := &envDecoder{b: body[len(snapshotMagic):]}
+	for _, want := range st {
+		got := d.stamp()
+		got.unsure = false
+		if d.err || got != want {
+			return false
+		}
+	}
+	validity, next, n := d.uvarint(), d.uvarint(), d.uvarint()
+	if d.err || n > uint64(len(d.b)) {
+		return false
+	}
+	list := make([]*entry, 0, n)
+	entries := make([]entry, n)
+	byKey := make(map[string]*entry, n)
+	for i := range entries {
+		e := &entries[i]
+		e.uid = imap.UID(d.uvarint())
+		e.msg.Subdir = maildir.SubCur
+		if d.uvarint() == 0 {
+			e.msg.Subdir = maildir.SubNew
+		}
+		e.msg.Name = d.str()
+		e.msg.Flags = d.str()
+		e.msg.Size = int64(d.uvarint()) - 1
+		e.msg.CRLFSize = int64(d.uvarint()) - 1
+		sec, nsec := d.varint(), d.varint()
+		if nsec >= 0 {
+			e.msg.Time = time.Unix(sec, nsec)
+		}
+		if d.err {
+			return false
+		}
+		e.msg.Key = e.msg.Name
+		if k := bytes.IndexByte([]byte(e.msg.Name), ':'); k >= 0 {
+			e.msg.Key = e.msg.Name[:k]
+		}
+		if e.msg.Subdir == maildir.SubNew && !mb.readOnly {
+			return false // would have to move it to cur/ and make it \Recent
+		}
+		e.recent = e.msg.Subdir == maildir.SubNew
+		list = append(list, e)
+		byKey[e.msg.Key] = e
+	}
+	if len(d.b) != 0 {
+		return false
+	}
+	mb.validity, mb.next, mb.list, mb.byKey = uint32(validity), imap.UID(next), list, byKey
+	return true
+}
