@@ -63,7 +63,9 @@ func (d *Dir) DeliverWith(r io.Reader, o DeliverOptions) (Message, error) {
 // hard-linked into every dir's new/ (copied, and fsynced, where a link
 // crosses file systems), and each new/ is fsynced. It is all-or-nothing:
 // on failure, the messages already linked are removed again. The
-// messages returned are in the order of dirs.
+// messages returned are in the order of dirs. dirs must be distinct
+// Maildirs (dedupe recipients first): the same Maildir twice fails and
+// stores nothing.
 func DeliverMany(r io.Reader, dirs []*Dir) ([]Message, error) {
 	return DeliverManyWith(r, dirs, DeliverOptions{})
 }
