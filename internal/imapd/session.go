@@ -106,7 +106,7 @@ func (s *Session) Login(user, pass string) error {
 	acct, err := s.cfg.Auth(ctx, user, pass)
 	if err != nil {
 		if errors.Is(err, ErrAuth) {
-			s.log.Info("login failed", "user", user, "remote", s.remote)
+			s.log.Info("login failed", "user", user)
 			if s.cfg.Penalty != nil && s.remote.IsValid() {
 				time.Sleep(s.cfg.Penalty.Fail(s.remote))
 			}
@@ -122,7 +122,7 @@ func (s *Session) Login(user, pass string) error {
 		s.log.Error("login: cannot open the mailbox", "user", acct.Name, "err", err)
 		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable, Text: "Mailbox unavailable"}
 	}
-	s.log.Info("login", "user", acct.Name, "remote", s.remote)
+	s.log.Info("login", "user", acct.Name)
 	return nil
 }
 
