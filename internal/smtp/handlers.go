@@ -20,7 +20,7 @@ func (s *session) cmdHello(extended bool, arg string) Reply {
 	s.st.Helo = sanitizeHelo(name)
 	s.st.ESMTP = extended
 	s.helo = true
-	s.env = nil // §4.1.4: EHLO resets the transaction
+	s.resetTx() // §4.1.4: EHLO resets the transaction
 	greet := s.cfg.Hostname + " greets " + s.st.Helo
 	if !extended {
 		return R(250, "", greet)
@@ -32,6 +32,7 @@ func (s *session) cmdHello(extended bool, arg string) Reply {
 		"DSN",
 		"ENHANCEDSTATUSCODES",
 		"SMTPUTF8",
+		"CHUNKING",
 	}
 	if s.conn.StartTLS != nil && !s.st.TLS {
 		lines = append(lines, "STARTTLS")
@@ -122,6 +123,8 @@ func (s *session) cmdData(arg string) Reply {
 	case len(s.env.Rcpts) == 0:
 		// RFC 2920 §3.1: all recipients failed in a pipelined group.
 		return R(554, "5.5.1", "No valid recipients")
+	case s.bdat != nil:
+		return R(503, "5.5.1", "DATA is not allowed after BDAT (RFC 3030 §2)")
 	}
 	env := s.env
 	s.env = nil
@@ -131,10 +134,7 @@ func (s *session) cmdData(arg string) Reply {
 		return Reply{}
 	}
 	env.Received = s.st.received(s.cfg, env)
-	rcpts := make([]string, len(env.Rcpts))
-	for i, r := range env.Rcpts {
-		rcpts[i] = r.Path.Addr()
-	}
+	rcpts := env.rcptAddrs()
 	s.lr.SetMax(DataLineMax)
 	defer s.lr.SetMax(s.cfg.CommandLineMax)
 	dr := NewDataReader(s.lr, s.cfg.MaxSize, s.cfg.MaxHops, rcpts)
@@ -149,15 +149,23 @@ func (s *session) cmdData(arg string) Reply {
 		return Reply{}
 	}
 	env.Size = dr.n
+	s.finish(env, errs, dr.Err())
+	return Reply{}
+}
+
+// finish answers the end of a message: one reply (SMTP) or one per
+// recipient (LMTP, RFC 2033 §4.2). readErr, the reason the data itself
+// was refused, wins over the backend's results.
+func (s *session) finish(env *Envelope, errs []error, readErr error) {
 	n := len(env.Rcpts)
 	if !s.cfg.LMTP {
 		n = 1
 	}
 	replies := make([]Reply, 0, n)
 	switch {
-	case dr.Err() != nil:
+	case readErr != nil:
 		for range n {
-			replies = append(replies, ReplyOf(dr.Err()))
+			replies = append(replies, ReplyOf(readErr))
 		}
 	case s.cfg.LMTP:
 		for i := range n {
@@ -181,7 +189,6 @@ func (s *session) cmdData(arg string) Reply {
 		s.reply(r)
 	}
 	s.valid = true
-	return Reply{}
 }
 
 // combine makes the one SMTP reply for a message: temporary failures win
@@ -287,6 +294,7 @@ var helpText = map[string]string{
 	"EXPN":     "EXPN list - list the members of a mailing list (may be disabled)",
 	"HELP":     "HELP [command]",
 	"STARTTLS": "STARTTLS - switch to TLS (RFC 3207)",
+	"BDAT":     "BDAT size [LAST] - then exactly size octets of the message (RFC 3030)",
 	"AUTH":     "AUTH PLAIN|LOGIN [initial-response] (RFC 4954)",
 }
 
@@ -332,6 +340,7 @@ func (s *session) cmdStartTLS(arg string) Reply {
 	s.lr.Reset(r)
 	s.w.Reset(w)
 	// RFC 3207 §4.2: forget everything learnt before TLS.
+	s.resetTx()
 	s.st.TLS, s.st.TLSInfo = true, info
 	s.st.Helo, s.st.ESMTP, s.st.AuthUser = "", false, ""
 	s.helo, s.env = false, nil

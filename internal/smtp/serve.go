@@ -52,6 +52,7 @@ type session struct {
 	strikes int
 	closed  bool
 	err     error       // write error or lost connection
+	bdat    *bdatTx     // a BDAT transfer in progress
 	idle    atomic.Bool // waiting for a command (not in DATA or AUTH)
 	drain   atomic.Bool // Conn.Draining was closed
 }
@@ -100,6 +101,7 @@ func Serve(ctx context.Context, cfg Config, be Backend, peer Peer, c Conn) error
 	for !s.closed && s.err == nil {
 		s.step()
 	}
+	s.resetTx()
 	s.flush()
 	cfg.Logger.Info("session end", "session", s.st.ID, "remote", peer.Addr, "helo", sanitize(s.st.Helo, 64),
 		"tls", s.st.TLS, "user", s.st.AuthUser, "duration", cfg.Now().Sub(start).Round(time.Millisecond), "err", s.err)
@@ -256,7 +258,7 @@ func (s *session) dispatch(cmd Command) Reply {
 		if cmd.Arg != "" {
 			return R(501, "5.5.4", "Syntax: RSET")
 		}
-		s.env = nil
+		s.resetTx()
 		return R(250, "2.0.0", "OK")
 	case "NOOP":
 		return R(250, "2.0.0", "OK")
@@ -273,7 +275,9 @@ func (s *session) dispatch(cmd Command) Reply {
 		return s.cmdStartTLS(cmd.Arg)
 	case "AUTH":
 		return s.cmdAuth(cmd.Arg)
-	case "SEND", "SOML", "SAML", "TURN", "ETRN", "ATRN", "BDAT", "BURL", "VERB":
+	case "BDAT":
+		return s.cmdBdat(cmd.Arg)
+	case "SEND", "SOML", "SAML", "TURN", "ETRN", "ATRN", "BURL", "VERB":
 		// RFC 5321 §4.5.1 and Appendix F: obsolete or not offered.
 		return R(502, "5.5.1", "Command not implemented")
 	case "GET", "POST", "HEAD", "PUT", "CONNECT", "OPTIONS", "DELETE", "PATCH", "TRACE":

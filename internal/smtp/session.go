@@ -161,6 +161,15 @@ type Envelope struct {
 	Size     int64 // octets of message data received
 }
 
+// rcptAddrs returns the recipients' addresses.
+func (e *Envelope) rcptAddrs() []string {
+	out := make([]string, len(e.Rcpts))
+	for i, r := range e.Rcpts {
+		out[i] = r.Path.Addr()
+	}
+	return out
+}
+
 // Backend decides what happens to mail. Methods return nil to accept, an
 // *Error to answer with a chosen reply, or another error (answered 451
 // 4.3.0 and logged). Implementations must be safe for concurrent use by

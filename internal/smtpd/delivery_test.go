@@ -268,3 +268,29 @@ func TestAliasPipe(t *testing.T) {
 		t.Errorf("jones has %d messages, want 1", n)
 	}
 }
+
+// TestBDATBinary: a message sent in BDAT chunks (RFC 3030) is stored
+// like one sent with DATA, byte for byte, dots and all.
+func TestBDATBinary(t *testing.T) {
+	w := newWorld(t)
+	c, _, _ := w.stdio(w.args())
+	s := newClient(t, c)
+	s.expect("220 ")
+	s.send("EHLO x\r\n")
+	if r := s.expect("250-"); !strings.Contains(r, "CHUNKING") {
+		t.Fatalf("CHUNKING not advertised:\n%s", r)
+	}
+	part1 := "Subject: chunks\r\n\r\n.leading dot\r\n"
+	part2 := ".\r\nlast line\r\n"
+	s.send(fmt.Sprintf("MAIL FROM:<a@b.example>\r\nRCPT TO:<jones@foo.com>\r\nBDAT %d\r\n%sBDAT %d LAST\r\n%sQUIT\r\n",
+		len(part1), part1, len(part2), part2))
+	s.expect("250 2.1.0")
+	s.expect("250 2.1.5")
+	s.expect("250 2.0.0 ")
+	s.expect("250 2.0.0 OK id=")
+	s.expect("221 ")
+	msgs := w.messages("jones")
+	if len(msgs) != 1 || body(t, msgs[0]) != "Subject: chunks\n\n.leading dot\n.\nlast line\n" {
+		t.Fatalf("stored %q", msgs)
+	}
+}
