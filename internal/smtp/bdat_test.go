@@ -3,8 +3,8 @@ package smtp
 import (
 	"context"
 	"strings"
-	"time"
 	"testing"
+	"time"
 )
 
 func TestBDAT(t *testing.T) {
