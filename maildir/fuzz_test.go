@@ -134,3 +134,26 @@ func equalStrings(a, b []string) bool {
 	}
 	return true
 }
+
+// FuzzCopyLF: the stored bytes are the input with every CRLF turned into
+// LF, and the sizes are the stored length and the length with CRLF line
+// ends, whatever the read buffer size.
+func FuzzCopyLF(f *testing.F) {
+	f.Add([]byte("a\r\nb\r\n"), uint8(3))
+	f.Add([]byte("\r\r\n\r"), uint8(1))
+	f.Add([]byte("bare\rcr\n"), uint8(2))
+	f.Fuzz(func(t *testing.T, in []byte, bufSize uint8) {
+		var w bytes.Buffer
+		size, crlf, err := copyLF(&w, bytes.NewReader(in), make([]byte, int(bufSize)%64+1), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := bytes.ReplaceAll(in, []byte("\r\n"), []byte("\n"))
+		if !bytes.Equal(w.Bytes(), want) {
+			t.Fatalf("copyLF(%q) = %q, want %q", in, w.Bytes(), want)
+		}
+		if size != int64(len(want)) || crlf != int64(len(want)+bytes.Count(want, []byte("\n"))) {
+			t.Fatalf("copyLF(%q): sizes %d/%d", in, size, crlf)
+		}
+	})
+}

@@ -430,3 +430,37 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestDeliverManyAcrossFileSystems: where a hard link would cross file
+// systems (EXDEV), DeliverMany copies the message into the other Maildir.
+func TestDeliverManyAcrossFileSystems(t *testing.T) {
+	shm, err := os.MkdirTemp("/dev/shm", "maildir-test-")
+	if err != nil {
+		t.Skipf("no /dev/shm to put a second file system under test: %v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(shm) })
+	other, err := Create(filepath.Join(shm, "Maildir"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := newDir(t)
+	if err := os.Link(filepath.Join(local.Path(), "..", "Maildir"), filepath.Join(shm, "probe")); err == nil {
+		t.Skip("/dev/shm is on the same file system as the test's temp dir")
+	}
+	when := time.Date(2021, 1, 2, 3, 4, 5, 0, time.UTC)
+	msgs, err := DeliverManyWith(strings.NewReader("Subject: x\r\n\r\ny\r\n"), []*Dir{local, other}, DeliverOptions{Time: when})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range []*Dir{local, other} {
+		if got := readMsg(t, d, msgs[i]); got != "Subject: x\n\ny\n" {
+			t.Errorf("dir %d: %q", i, got)
+		}
+		if fi, err := os.Stat(d.MessagePath(msgs[i])); err != nil || !fi.ModTime().Equal(when) {
+			t.Errorf("dir %d: mtime %v, %v", i, fi.ModTime(), err)
+		}
+		if tmp := listDir(t, filepath.Join(d.Path(), "tmp")); len(tmp) != 0 {
+			t.Errorf("dir %d tmp/: %v", i, tmp)
+		}
+	}
+}
