@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"mailtk/internal/testutil"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -222,5 +223,49 @@ func TestGracefulShutdown(t *testing.T) {
 	c.expect("421 4.3.2")
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("exit after SIGTERM: %v", err)
+	}
+}
+
+// TestDiskFull: a full file system gives 452 4.3.1 and leaves no partial
+// file; the next, smaller message is delivered.
+func TestDiskFull(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("mounting a small tmpfs needs root")
+	}
+	w := newWorld(t)
+	mnt := filepath.Join(w.root, "small")
+	os.Mkdir(mnt, 0o755)
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256k,uid=65534,gid=65534,mode=0755", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
+	md := filepath.Join(mnt, "Maildir")
+	c, _, _ := w.stdio([]string{"--hostname", "foo.com", "--maildir", md})
+	s := newClient(t, c)
+	s.expect("220 ")
+	s.send("EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<me@foo.com>\r\nDATA\r\n")
+	for _, p := range []string{"250-", "250 ", "250 ", "354 "} {
+		s.expect(p)
+	}
+	line := strings.Repeat("y", 998) + "\r\n"
+	for range 1024 { // 1 MiB into 256 KiB
+		s.send(line)
+	}
+	s.send(".\r\n")
+	s.expect("452 4.3.1")
+	for _, sub := range []string{"tmp", "new"} {
+		if es, _ := os.ReadDir(filepath.Join(md, sub)); len(es) != 0 {
+			t.Errorf("%d files left in %s/", len(es), sub)
+		}
+	}
+	s.send("MAIL FROM:<a@b.example>\r\nRCPT TO:<me@foo.com>\r\nDATA\r\n")
+	s.expect("250 ")
+	s.expect("250 ")
+	s.expect("354 ")
+	s.send("Subject: small\r\n\r\nfits\r\n.\r\nQUIT\r\n")
+	s.expect("250 2.0.0")
+	s.expect("221 ")
+	if n := len(readNew(t, md)); n != 1 {
+		t.Errorf("%d messages after the small one, want 1", n)
 	}
 }
