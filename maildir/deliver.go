@@ -210,6 +210,7 @@ func (d *Dir) writeTmp(r io.Reader, o DeliverOptions) (tmpFile, error) {
 // writes and EINTR.
 type fdWriter int
 
+// Write writes all of b.
 func (w fdWriter) Write(b []byte) (int, error) {
 	n := 0
 	for n < len(b) {

@@ -58,7 +58,8 @@ type Options struct {
 	Hostname string
 	// Pid goes into unique names. Default: os.Getpid().
 	Pid int
-	// Now is the clock. Default: time.Now.
+	// Now is the clock. Default: time.Now. It must advance: lock waits
+	// (LockTimeout) and lock ages (LockStale) are measured with it.
 	Now func() time.Time
 	// LockStale is the age of a lock file after which it is taken over.
 	// Default DefaultLockStale.
