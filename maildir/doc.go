@@ -5,7 +5,7 @@
 //
 // What it does, and the contract each part keeps:
 //
-//   - Deliver writes a message durably (tmp/ with O_EXCL, fsync, link into
+//   - Deliver writes a message durably (tmp/ with O_EXCL, fsync, rename into
 //     new/, fsync new/) under a unique name that carries Dovecot's ,S= and
 //     ,W= sizes, so readers never stat or read a file to learn its size.
 //     Messages are stored with LF line ends.
