@@ -296,6 +296,13 @@ func (b *Backend) deliverSpooled(ctx context.Context, env *smtp.Envelope, dests 
 			}
 		}
 	}
+	b.deliverOthers(ctx, env, dests, errs, body)
+	return errs
+}
+
+// deliverOthers runs the command and pipe destinations, one run per
+// recipient, and hands remote ones to the queue.
+func (b *Backend) deliverOthers(ctx context.Context, env *smtp.Envelope, dests [][]dest, errs []error, body func() io.Reader) {
 	// Commands and pipes: one run per recipient and destination.
 	var relay []string
 	var relayIdx []int
@@ -338,7 +345,6 @@ func (b *Backend) deliverSpooled(ctx context.Context, env *smtp.Envelope, dests 
 			b.log.Info("queued", "id", env.ID, "queue", id, "rcpts", len(relay))
 		}
 	}
-	return errs
 }
 
 func fill(errs []error, err error) []error {
