@@ -42,7 +42,8 @@ func NewApp() *cli.App {
 		&cli.IntFlag{Name: "max-rcpt", Value: 100, Usage: "most recipients per message (`N`)"},
 		&cli.StringFlag{Name: "vrfy", Value: "local", Usage: "who may use VRFY: `local` (loopback, pipes, authenticated), on, off"},
 		&cli.StringFlag{Name: "expn", Value: "local", Usage: "who may use EXPN: `local`, on, off"},
-		&cli.BoolFlag{Name: "auth", Value: true, Usage: "offer AUTH PLAIN LOGIN with --users (over TLS or to local clients)"},
+		&cli.BoolFlag{Name: "auth", Value: true, Usage: "offer AUTH PLAIN LOGIN with --users or --checkpassword (over TLS or to local clients)"},
+		&cli.StringFlag{Name: "checkpassword", Usage: "check AUTH passwords with the qmail checkpassword `PROGRAM` (and its arguments) instead of the users file"},
 		&cli.BoolFlag{Name: "insecure-auth", Usage: "also offer AUTH on plaintext connections from remote clients"},
 		&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "per-command timeout (RFC 5321 §4.5.3.2)"},
 		&cli.DurationFlag{Name: "greeting-timeout", Value: 30 * time.Second, Usage: "timeout before the first valid command"},
@@ -167,6 +168,13 @@ func newServer(c *cli.Context, log *slog.Logger) (*server, error) {
 	if res.users == nil && res.maildir == "" && res.deliverCmd == "" {
 		return nil, exitcode.Errorf(exitcode.Config, "nothing to deliver to: give --users FILE, --maildir DIR or --deliver-cmd CMD")
 	}
+	var auth userdb.Authenticator
+	if res.users != nil {
+		auth = res.users
+	}
+	if cp := strings.Fields(c.String("checkpassword")); len(cp) > 0 {
+		auth = &userdb.Checkpassword{Command: cp}
+	}
 	self, err := os.Executable()
 	if err != nil {
 		self = "/proc/self/exe"
@@ -177,6 +185,7 @@ func newServer(c *cli.Context, log *slog.Logger) (*server, error) {
 	}
 	b := &Backend{
 		res:        res,
+		auth:       auth,
 		penalty:    netio.NewPenalty(netio.PenaltyOptions{}),
 		log:        log,
 		root:       os.Geteuid() == 0,
@@ -194,7 +203,7 @@ func newServer(c *cli.Context, log *slog.Logger) (*server, error) {
 		LMTP:            c.Bool("lmtp"),
 		VRFY:            vrfy,
 		EXPN:            expn,
-		Auth:            c.Bool("auth") && res.users != nil,
+		Auth:            c.Bool("auth") && auth != nil,
 		InsecureAuth:    c.Bool("insecure-auth"),
 		Logger:          log,
 	}

@@ -23,6 +23,7 @@ import (
 // is shared by all sessions of a process.
 type Backend struct {
 	res        *resolver
+	auth       userdb.Authenticator // the users file or checkpassword; nil: no AUTH
 	penalty    *netio.Penalty
 	log        *slog.Logger
 	root       bool   // running as uid 0: deliver through child processes
@@ -72,11 +73,11 @@ func (b *Backend) Expand(ctx context.Context, st *smtp.State, arg string) ([]str
 // Auth checks a password against the users file, delaying failures with
 // the per-address penalty.
 func (b *Backend) Auth(ctx context.Context, st *smtp.State, user, pass string) error {
-	if b.res.users == nil {
+	if b.auth == nil {
 		return smtp.ErrAuthFailed
 	}
 	ip, _ := netip.ParseAddr(st.Peer.Addr)
-	_, err := b.res.users.Authenticate(ctx, user, pass)
+	_, err := b.auth.Authenticate(ctx, user, pass)
 	switch {
 	case err == nil:
 		b.penalty.Success(ip)

@@ -130,3 +130,31 @@ func TestHelpMatchesManPage(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckpassword: AUTH through a qmail checkpassword program.
+func TestCheckpassword(t *testing.T) {
+	w := newWorld(t)
+	cp := w.write("checkpw.sh", `#!/bin/sh
+input=$(head -c 512 <&3 | tr '\0' '\n')
+user=$(printf '%s\n' "$input" | sed -n 1p)
+pass=$(printf '%s\n' "$input" | sed -n 2p)
+[ "$user" = carol ] && [ "$pass" = "open sesame" ] || exit 1
+USER=carol HOME=/nonexistent
+export USER HOME
+exec "$@"
+`)
+	os.Chmod(cp, 0o755)
+	c, _, _ := w.stdio(w.args("--checkpassword", cp))
+	s := newClient(t, c)
+	s.expect("220 ")
+	s.send("EHLO x\r\n")
+	if r := s.expect("250-"); !strings.Contains(r, "AUTH PLAIN LOGIN") {
+		t.Fatalf("AUTH not offered:\n%s", r)
+	}
+	s.send("AUTH PLAIN AGNhcm9sAHdyb25n\r\n") // carol / wrong
+	s.expect("535 5.7.8")
+	s.send("AUTH PLAIN AGNhcm9sAG9wZW4gc2VzYW1l\r\n") // carol / open sesame
+	s.expect("235 2.7.0")
+	s.send("QUIT\r\n")
+	s.expect("221 ")
+}
