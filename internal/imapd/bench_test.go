@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"mailtk/internal/testutil"
+	"mailtk/maildir"
 )
 
 // Benchmarks on a 10,000-message Maildir made by bench/imapd/imapbench
@@ -30,6 +32,20 @@ func benchMaildir(b *testing.B) string {
 		cmd.Dir = testutil.ModuleRoot(b)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("imapbench gen: %v\n%s", err, out)
+		}
+		// Number the messages, and age the directories and the UID list
+		// as a mailbox that has been quiet for a minute.
+		d, err := maildir.Open(benchDir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		msgs, _ := d.Scan()
+		if _, err := d.SyncUIDs(msgs); err != nil {
+			b.Fatal(err)
+		}
+		old := time.Now().Add(-time.Minute)
+		for _, p := range []string{"new", "cur", maildir.UIDListName} {
+			os.Chtimes(filepath.Join(benchDir, p), old, old)
 		}
 	})
 	if benchDir == "" {

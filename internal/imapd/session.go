@@ -168,6 +168,9 @@ func (s *Session) Namespace() (*imap.NamespaceData, error) {
 func (s *Session) closeMailbox() {
 	if s.mb != nil {
 		s.mb.cache.flush()
+		if s.mb.cache.loaded {
+			s.mb.cache.compact(s.mb.keys())
+		}
 		s.mb = nil
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -123,7 +124,20 @@ func loadSnapshot(mb *mailbox, st [3]stamp) bool {
 	if crc32.ChecksumIEEE(body) != binary.BigEndian.Uint32(b[len(b)-4:]) {
 		return false
 	}
+	// One string holds every name and flag string; entries point into it.
 	d := &envDecoder{b: body[len(snapshotMagic):]}
+	all := string(d.b)
+	base := len(body) - len(snapshotMagic)
+	substr := func() string {
+		n := d.uvarint()
+		if d.err || n > uint64(len(d.b)) {
+			d.err = true
+			return ""
+		}
+		off := base - len(d.b)
+		d.b = d.b[n:]
+		return all[off : off+int(n)]
+	}
 	for _, want := range st {
 		got := d.stamp()
 		got.unsure = false
@@ -137,7 +151,6 @@ func loadSnapshot(mb *mailbox, st [3]stamp) bool {
 	}
 	list := make([]*entry, 0, n)
 	entries := make([]entry, n)
-	byKey := make(map[string]*entry, n)
 	for i := range entries {
 		e := &entries[i]
 		e.uid = imap.UID(d.uvarint())
@@ -145,8 +158,8 @@ func loadSnapshot(mb *mailbox, st [3]stamp) bool {
 		if d.uvarint() == 0 {
 			e.msg.Subdir = maildir.SubNew
 		}
-		e.msg.Name = d.str()
-		e.msg.Flags = d.str()
+		e.msg.Name = substr()
+		e.msg.Flags = substr()
 		e.msg.Size = int64(d.uvarint()) - 1
 		e.msg.CRLFSize = int64(d.uvarint()) - 1
 		sec, nsec := d.varint(), d.varint()
@@ -157,7 +170,7 @@ func loadSnapshot(mb *mailbox, st [3]stamp) bool {
 			return false
 		}
 		e.msg.Key = e.msg.Name
-		if k := bytes.IndexByte([]byte(e.msg.Name), ':'); k >= 0 {
+		if k := strings.IndexByte(e.msg.Name, ':'); k >= 0 {
 			e.msg.Key = e.msg.Name[:k]
 		}
 		if e.msg.Subdir == maildir.SubNew && !mb.readOnly {
@@ -165,11 +178,10 @@ func loadSnapshot(mb *mailbox, st [3]stamp) bool {
 		}
 		e.recent = e.msg.Subdir == maildir.SubNew
 		list = append(list, e)
-		byKey[e.msg.Key] = e
 	}
 	if len(d.b) != 0 {
 		return false
 	}
-	mb.validity, mb.next, mb.list, mb.byKey = uint32(validity), imap.UID(next), list, byKey
+	mb.validity, mb.next, mb.list = uint32(validity), imap.UID(next), list
 	return true
 }

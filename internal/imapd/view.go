@@ -77,7 +77,7 @@ type mailbox struct {
 	kw       []string
 	kwStamp  stamp
 	list     []*entry // sequence order
-	byKey    map[string]*entry
+	byKey    map[string]*entry // built on first use (see keys)
 	stamps   [2]stamp // new/, cur/
 	now      func() time.Time
 
@@ -91,7 +91,7 @@ var errValidityChanged = errors.New("UIDVALIDITY changed")
 // in new/ move to cur/ and are \Recent in this session (RFC 3501 §2.3.2:
 // recent for the first session to see them).
 func openMailbox(name string, dir *maildir.Dir, readOnly bool, now func() time.Time) (*mailbox, error) {
-	mb := &mailbox{name: name, dir: dir, readOnly: readOnly, byKey: map[string]*entry{}, now: now}
+	mb := &mailbox{name: name, dir: dir, readOnly: readOnly, now: now}
 	mb.stamps = mb.takeStamps()
 	st, sure := folderStamps(dir.Path(), now())
 	if !sure || !loadSnapshot(mb, st) {
@@ -123,6 +123,7 @@ func (mb *mailbox) load() error {
 	}
 	mb.validity = ul.Validity
 	mb.next = imap.UID(ul.Next)
+	mb.byKey = make(map[string]*entry, len(msgs))
 	mb.list = make([]*entry, 0, len(msgs))
 	entries := make([]entry, len(msgs))
 	for i, m := range msgs {
@@ -166,6 +167,18 @@ func (mb *mailbox) takeStamps() [2]stamp {
 	}
 }
 
+// keys indexes the view by message key, building the index the first
+// time it is needed (a SELECT from the snapshot does not need it).
+func (mb *mailbox) keys() map[string]*entry {
+	if mb.byKey == nil {
+		mb.byKey = make(map[string]*entry, len(mb.list))
+		for _, e := range mb.list {
+			mb.byKey[e.msg.Key] = e
+		}
+	}
+	return mb.byKey
+}
+
 // scan reads the folder; unless read-only, it moves new/ to cur/ first
 // and reports which keys it moved (they are \Recent for this session).
 func (mb *mailbox) scan() ([]maildir.Message, map[string]bool, error) {
@@ -179,7 +192,7 @@ func (mb *mailbox) scan() ([]maildir.Message, map[string]bool, error) {
 			continue
 		}
 		if mb.readOnly {
-			if _, known := mb.byKey[m.Key]; !known {
+			if _, known := mb.keys()[m.Key]; !known {
 				recent[m.Key] = true
 			}
 			continue
@@ -245,7 +258,7 @@ func (mb *mailbox) refresh(w updates, allowExpunge bool) error {
 }
 
 func (mb *mailbox) removeAt(i int) {
-	delete(mb.byKey, mb.list[i].msg.Key)
+	delete(mb.keys(), mb.list[i].msg.Key)
 	mb.list = slices.Delete(mb.list, i, i+1)
 }
 
@@ -270,7 +283,7 @@ func (mb *mailbox) rescan(w updates) error {
 	var fresh []maildir.Message
 	for _, m := range msgs {
 		seen[m.Key] = true
-		e, ok := mb.byKey[m.Key]
+		e, ok := mb.keys()[m.Key]
 		if !ok {
 			fresh = append(fresh, m)
 			continue
@@ -340,7 +353,7 @@ func (mb *mailbox) rescan(w updates) error {
 	sort.Slice(added, func(i, j int) bool { return added[i].uid < added[j].uid })
 	for _, e := range added {
 		mb.list = append(mb.list, e)
-		mb.byKey[e.msg.Key] = e
+		mb.keys()[e.msg.Key] = e
 	}
 	if err := w.WriteNumMessages(uint32(len(mb.list))); err != nil {
 		return err
