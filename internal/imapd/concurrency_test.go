@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"regexp"
 	"sort"
 	"strings"
@@ -53,10 +54,85 @@ func socketPairCloexec(t *testing.T) (server, client *os.File) {
 	return os.NewFile(uintptr(fds[0]), "server"), os.NewFile(uintptr(fds[1]), "client")
 }
 
+// smtpSession is the project's smtpd on stdin/stdout, delivering into a
+// Maildir as another process would while imapd sessions work on it.
+type smtpSession struct {
+	t *testing.T
+	c net.Conn
+	r *bufio.Reader
+}
+
+func smtpdSession(t *testing.T, md string) *smtpSession {
+	t.Helper()
+	srv, cli := socketPairCloexec(t)
+	cmd := exec.Command(testutil.Binary(t, "smtpd"), "--maildir", md, "--hostname", "mx.example.org")
+	testutil.Unprivileged(cmd)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = srv, srv, testLogOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+	nc, err := net.FileConn(cli)
+	cli.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close(); cmd.Wait() })
+	nc.SetDeadline(time.Now().Add(2 * time.Minute))
+	s := &smtpSession{t: t, c: nc, r: bufio.NewReader(nc)}
+	if _, err := s.reply("220"); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(nc, "EHLO client.example.org\r\n")
+	if _, err := s.reply("250"); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// reply reads a (multi-line) reply and checks its code.
+func (s *smtpSession) reply(code string) (string, error) {
+	for {
+		l, err := s.r.ReadString('\n')
+		if err != nil {
+			return l, err
+		}
+		if len(l) < 4 || l[:3] != code {
+			return l, fmt.Errorf("smtpd: %q, want %s", l, code)
+		}
+		if l[3] == ' ' {
+			return l, nil
+		}
+	}
+}
+
+func (s *smtpSession) send(msg string) error {
+	fmt.Fprintf(s.c, "MAIL FROM:<a@example.org>\r\n")
+	if _, err := s.reply("250"); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.c, "RCPT TO:<mrc@localhost>\r\n")
+	if _, err := s.reply("250"); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.c, "DATA\r\n")
+	if _, err := s.reply("354"); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.c, "%s.\r\n", msg)
+	_, err := s.reply("250")
+	return err
+}
+
+func (s *smtpSession) quit() {
+	fmt.Fprintf(s.c, "QUIT\r\n")
+	s.reply("221")
+}
+
 var subjectRE = regexp.MustCompile(`Subject: (\S+)`)
 
 // TestConcurrentSessions: three imapd processes STORE, APPEND, MOVE and
-// EXPUNGE on one mailbox while another process delivers into it.
+// EXPUNGE on one mailbox while smtpd delivers into it.
 // Afterwards every session's view agrees with the Maildir, no UID was
 // given twice, and nothing was lost.
 func TestConcurrentSessions(t *testing.T) {
@@ -75,21 +151,20 @@ func TestConcurrentSessions(t *testing.T) {
 
 	var wg sync.WaitGroup
 	wg.Add(1)
+	smtp := smtpdSession(t, u.maildir)
 	go func() {
 		defer wg.Done()
 		for i := 0; i < deliveries; i++ {
 			s := fmt.Sprintf("d%d", i)
-			m, err := root.Deliver(strings.NewReader("Subject: " + s + "\n\nx\n"))
-			if err != nil {
+			if err := smtp.send("Subject: " + s + "\r\n\r\nx\r\n"); err != nil {
 				t.Error(err)
 				return
 			}
-			os.Lchown(root.MessagePath(m), testutil.Nobody, testutil.Nobody)
 			mu.Lock()
 			want[s] = true
 			mu.Unlock()
-			time.Sleep(5 * time.Millisecond)
 		}
+		smtp.quit()
 	}()
 	cs := make([]*client, clients)
 	for i := range cs {
