@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -220,4 +221,37 @@ func TestStartTLSInjection(t *testing.T) {
 	if n := logins.Load(); n != 0 {
 		t.Fatalf("the injected LOGIN ran (%d calls)", n)
 	}
+}
+
+// TestImplicitTLS: on a TLS connection (port 993) from a remote client,
+// LOGIN is allowed and STARTTLS is not offered again.
+func TestImplicitTLS(t *testing.T) {
+	dir := testutil.TempMaildir(t)
+	srv, cli := testutil.SocketPair(t)
+	cert, key := selfSigned(t)
+	peer := netio.Peer{RemoteAddr: netip.MustParseAddrPort("192.0.2.1:1234")}
+	nc, err := netio.NewConn(srv, peer, netio.Options{TLSCertFile: cert, TLSKeyFile: key, TLSImplicit: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := nc.StartTLS(nil); err != nil {
+			t.Error(err)
+			return
+		}
+		ServeConn(testConfig(t, dir), nc, nil)
+	}()
+	tc := tls.Client(cli, &tls.Config{InsecureSkipVerify: true})
+	tc.SetDeadline(time.Now().Add(20 * time.Second))
+	c := &client{t: t, c: tc, r: bufio.NewReader(tc)}
+	g := c.line()
+	if strings.Contains(g, "STARTTLS") || strings.Contains(g, "LOGINDISABLED") {
+		t.Fatalf("greeting over TLS: %q", g)
+	}
+	c.ok("LOGIN u p")
+	c.ok("LOGOUT")
+	tc.Close()
+	<-done
 }

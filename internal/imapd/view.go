@@ -76,9 +76,9 @@ type mailbox struct {
 	next     imap.UID
 	kw       []string
 	kwStamp  stamp
-	list     []*entry // sequence order
+	list     []*entry          // sequence order
 	byKey    map[string]*entry // built on first use (see keys)
-	stamps   [2]stamp // new/, cur/
+	stamps   [2]stamp          // new/, cur/
 	now      func() time.Time
 
 	searchRes imap.UIDSet
