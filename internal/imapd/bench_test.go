@@ -73,3 +73,12 @@ func BenchmarkFetchEnvelope10k(b *testing.B) {
 }
 func BenchmarkSearchHeader10k(b *testing.B) { benchCommand(b, "SEARCH FROM sender42") }
 func BenchmarkSearchBody10k(b *testing.B)   { benchCommand(b, fmt.Sprintf("SEARCH BODY %s", "zanzibar")) }
+
+// TestMain removes the benchmark Maildir when the benchmarks are done.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchDir != "" {
+		os.RemoveAll(filepath.Dir(benchDir))
+	}
+	os.Exit(code)
+}
