@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,45 +14,6 @@ import (
 	"mailtk/internal/queue"
 	"mailtk/internal/testutil"
 )
-
-// freePort returns a loopback port that was free a moment ago; the peers
-// started here (smtp-sink) cannot bind port 0 and report it.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// startSink runs Postfix's smtp-sink on loopback with extra options and
-// returns its address and the directory it dumps transactions into.
-func startSink(t *testing.T, opts ...string) (string, string) {
-	t.Helper()
-	sink := testutil.Peer(t, "smtp-sink")
-	dump := testutil.UnprivDir(t)
-	port := freePort(t)
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	args := append([]string{"-u", "nobody", "-d", dump + "/%H%M%S."}, opts...)
-	args = append(args, addr, "16")
-	cmd := exec.Command(sink, args...)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for i := 0; i < 100; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return addr, dump
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatal("smtp-sink did not start")
-	return "", ""
-}
 
 const msg = "From: a@example.org\nTo: b@example.net\nSubject: t\n\nline one\n.leading dot\nbare\rcr\n"
 
@@ -70,7 +30,7 @@ func deliver(t *testing.T, tr *Transport, rcpts ...string) []queue.Result {
 }
 
 func TestSmarthostAccepts(t *testing.T) {
-	addr, dump := startSink(t)
+	addr, dump := testutil.StartSMTPSink(t)
 	res := deliver(t, &Transport{Smarthost: addr, Insecure: true, Hostname: "client.example.org"}, "b@example.net", "c@example.net")
 	for i, r := range res {
 		if !r.OK {
@@ -100,20 +60,20 @@ func TestSmarthostRefusals(t *testing.T) {
 		{"-f", false}, // 5xx on RCPT
 	}
 	for _, tt := range tests {
-		addr, _ := startSink(t, tt.opt, "RCPT")
+		addr, _ := testutil.StartSMTPSink(t, tt.opt, "RCPT")
 		res := deliver(t, &Transport{Smarthost: addr, Insecure: true, Hostname: "c"}, "b@example.net")
 		if res[0].OK || res[0].Temporary != tt.temp || res[0].Text == "" {
 			t.Errorf("%s RCPT: %+v", tt.opt, res[0])
 		}
 	}
-	addr, _ := startSink(t, "-Q", "MAIL")
+	addr, _ := testutil.StartSMTPSink(t, "-Q", "MAIL")
 	if res := deliver(t, &Transport{Smarthost: addr, Insecure: true, Hostname: "c"}, "b@example.net"); !res[0].Temporary {
 		t.Errorf("421 on MAIL: %+v", res[0])
 	}
 }
 
 func TestSmarthostRequiresTLS(t *testing.T) {
-	addr, dump := startSink(t)
+	addr, dump := testutil.StartSMTPSink(t)
 	res := deliver(t, &Transport{Smarthost: addr, Hostname: "c"}, "b@example.net")
 	if res[0].OK || !res[0].Temporary || !strings.Contains(res[0].Text, "STARTTLS") {
 		t.Errorf("plaintext smarthost: %+v", res[0])
@@ -134,10 +94,10 @@ func (f fixedMX) Hosts(_ context.Context, d string) ([]Hop, error) {
 
 // The primary MX is down: the message goes to the backup.
 func TestMXFallback(t *testing.T) {
-	addr, _ := startSink(t)
+	addr, _ := testutil.StartSMTPSink(t)
 	_, port, _ := net.SplitHostPort(addr)
 	p, _ := strconv.Atoi(port)
-	dead := freePort(t) // nothing listens here
+	dead := testutil.FreePort(t) // nothing listens here
 	lo := netip.MustParseAddr("127.0.0.1")
 	tr := &Transport{Hostname: "c", Port: p, MX: fixedMX{"example.net": {{Name: "mx1", Addrs: []netip.Addr{lo}}}}}
 	// Two hops on different ports are not expressible with one Port, so
@@ -160,7 +120,7 @@ func TestMXFallback(t *testing.T) {
 
 // The queue runner with this transport, end to end against smtp-sink.
 func TestQueueRunToSink(t *testing.T) {
-	addr, _ := startSink(t, "-f", "RCPT")
+	addr, _ := testutil.StartSMTPSink(t, "-f", "RCPT")
 	q, err := queue.Open(t.TempDir(), queue.Options{})
 	if err != nil {
 		t.Fatal(err)

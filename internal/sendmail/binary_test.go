@@ -3,11 +3,9 @@ package sendmail_test
 import (
 	"bytes"
 	"encoding/json"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -56,36 +54,6 @@ func queued(t *testing.T, dir string) []queue.Envelope {
 	return out
 }
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func startSink(t *testing.T, opts ...string) (string, string) {
-	t.Helper()
-	sink := testutil.Peer(t, "smtp-sink")
-	dump := testutil.UnprivDir(t)
-	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	cmd := exec.Command(sink, append(append([]string{"-u", "nobody", "-d", dump + "/%H%M%S."}, opts...), addr, "16")...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for i := 0; i < 100; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return addr, dump
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatal("smtp-sink did not start")
-	return "", ""
-}
-
 // git send-email: recipients first, -f after them, -i.
 func TestGitSendEmailThroughQueueToSink(t *testing.T) {
 	q := filepath.Join(t.TempDir(), "q")
@@ -98,7 +66,7 @@ func TestGitSendEmailThroughQueueToSink(t *testing.T) {
 	if len(list) != 1 || list[0].From != "me@example.org" || list[0].Recipients[0].Addr != "bob@example.net" {
 		t.Fatalf("queue: %+v", list)
 	}
-	addr, dump := startSink(t)
+	addr, dump := testutil.StartSMTPSink(t)
 	r = sendmail(t, "", "-C", "/dev/null", "--queue", q, "-q", "--relay", addr, "--relay-insecure")
 	if r.code != 0 {
 		t.Fatalf("-q: %+v", r)
@@ -221,7 +189,7 @@ func TestNeomutt(t *testing.T) {
 func TestDeferredShowsInMailq(t *testing.T) {
 	q := filepath.Join(t.TempDir(), "q")
 	sendmail(t, "x\n", "-C", "/dev/null", "--queue", q, "-f", "a@example.org", "bob@example.net")
-	addr, _ := startSink(t, "-r", "RCPT")
+	addr, _ := testutil.StartSMTPSink(t, "-r", "RCPT")
 	if r := sendmail(t, "", "-C", "/dev/null", "--queue", q, "-q", "--relay", addr, "--relay-insecure"); r.code != 0 {
 		t.Fatalf("%+v", r)
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"mailtk/internal/testutil"
 )
 
 // startDNS serves a zone where example.net has a primary MX on 127.0.0.2
@@ -56,7 +58,7 @@ func startDNS(t *testing.T) string {
 // a null-MX domain bounces at once.
 func TestDirectMXDelivery(t *testing.T) {
 	dnsAddr := startDNS(t)
-	sinkAddr, dump := startSink(t)
+	sinkAddr, dump := testutil.StartSMTPSink(t)
 	_, port, _ := net.SplitHostPort(sinkAddr)
 	q := filepath.Join(t.TempDir(), "q")
 	if r := sendmail(t, "Subject: mx\n\nx\n", "-C", "/dev/null", "--queue", q, "-f", "a@example.org", "bob@example.net", "x@nullmx.example"); r.code != 0 {

@@ -11,18 +11,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/netip"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"mailtk/internal/aliases"
 	"mailtk/internal/exitcode"
 	"mailtk/internal/netio"
 	"mailtk/internal/smtp"
-	"mailtk/internal/userdb"
 )
 
 // NewApp returns the smtpd command.
@@ -49,6 +45,7 @@ func NewApp() *cli.App {
 		&cli.DurationFlag{Name: "greeting-timeout", Value: 30 * time.Second, Usage: "timeout before the first valid command"},
 		&cli.DurationFlag{Name: "data-timeout", Value: 10 * time.Minute, Usage: "timeout for each block of message data"},
 		&cli.StringFlag{Name: "run-as", Usage: "switch to `UID:GID` (the owner of virtual Maildirs) before serving; needed to deliver as non-root with --listen on a privileged port via systemd/tcpserver sockets"},
+		&cli.StringFlag{Name: "queue", Usage: "outgoing queue `DIR` for mail to relay (as sendmail's --queue; sendmail -q delivers it); without it relay recipients get 451"},
 		&cli.StringFlag{Name: "spool-dir", Usage: "`DIR` for the temporary copy of a message that goes to several kinds of destinations (default: $TMPDIR)"},
 		&cli.BoolFlag{Name: childFlag, Hidden: true},
 	}
@@ -123,75 +120,23 @@ func newServer(c *cli.Context, log *slog.Logger) (*server, error) {
 	if !ok1 || !ok2 {
 		return nil, exitcode.Errorf(exitcode.Usage, "--vrfy and --expn take local, on or off")
 	}
-	res := &resolver{
-		maildir:    c.String("maildir"),
-		deliverCmd: c.String("deliver-cmd"),
-		allowPipes: c.Bool("allow-pipes"),
-		domains:    map[string]bool{strings.ToLower(host): true, "localhost": true},
-		primary:    strings.ToLower(host),
-	}
-	for i, d := range c.StringSlice("local-domain") {
-		d = strings.ToLower(strings.TrimSuffix(d, "."))
-		if _, err := smtp.ParsePath("x@" + d); err != nil {
-			return nil, exitcode.Errorf(exitcode.Config, "--local-domain %q is not a domain name", d)
-		}
-		res.domains[d] = true
-		if i == 0 {
-			res.primary = d
-		}
-	}
-	for _, s := range c.StringSlice("relay-from") {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			a, err2 := netip.ParseAddr(s)
-			if err2 != nil {
-				return nil, exitcode.Errorf(exitcode.Config, "--relay-from %q: %v", s, err)
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		res.relayFrom = append(res.relayFrom, p.Masked())
-	}
-	if f := c.String("users"); f != "" {
-		db, err := userdb.Open(f)
-		if err != nil {
-			return nil, exitcode.New(exitcode.Config, err)
-		}
-		res.users = db
-	}
-	if f := c.String("aliases"); f != "" {
-		a, err := aliases.Load(f)
-		if err != nil {
-			return nil, exitcode.New(exitcode.Config, err)
-		}
-		res.aliases = a
-	}
-	if res.users == nil && res.maildir == "" && res.deliverCmd == "" {
-		return nil, exitcode.Errorf(exitcode.Config, "nothing to deliver to: give --users FILE, --maildir DIR or --deliver-cmd CMD")
-	}
-	var auth userdb.Authenticator
-	if res.users != nil {
-		auth = res.users
-	}
-	if cp := strings.Fields(c.String("checkpassword")); len(cp) > 0 {
-		auth = &userdb.Checkpassword{Command: cp}
-	}
-	self, err := os.Executable()
+	b, err := NewBackend(Settings{
+		Hostname:       host,
+		Users:          c.String("users"),
+		Maildir:        c.String("maildir"),
+		Aliases:        c.String("aliases"),
+		AllowPipes:     c.Bool("allow-pipes"),
+		LocalDomains:   c.StringSlice("local-domain"),
+		RelayFrom:      c.StringSlice("relay-from"),
+		DeliverCmd:     c.String("deliver-cmd"),
+		DeliverTimeout: c.Duration("deliver-timeout"),
+		Checkpassword:  c.String("checkpassword"),
+		SpoolDir:       c.String("spool-dir"),
+		Queue:          c.String("queue"),
+		Logger:         log,
+	})
 	if err != nil {
-		self = "/proc/self/exe"
-	}
-	spool := c.String("spool-dir")
-	if spool == "" {
-		spool = os.TempDir()
-	}
-	b := &Backend{
-		res:        res,
-		auth:       auth,
-		penalty:    netio.NewPenalty(netio.PenaltyOptions{}),
-		log:        log,
-		root:       os.Geteuid() == 0,
-		self:       self,
-		spoolDir:   spool,
-		cmdTimeout: c.Duration("deliver-timeout"),
+		return nil, err
 	}
 	cfg := smtp.Config{
 		Hostname:        host,
@@ -203,7 +148,7 @@ func newServer(c *cli.Context, log *slog.Logger) (*server, error) {
 		LMTP:            c.Bool("lmtp"),
 		VRFY:            vrfy,
 		EXPN:            expn,
-		Auth:            c.Bool("auth") && auth != nil,
+		Auth:            c.Bool("auth") && b.auth != nil,
 		InsecureAuth:    c.Bool("insecure-auth"),
 		Logger:          log,
 	}

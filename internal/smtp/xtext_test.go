@@ -1,0 +1,23 @@
+package smtp
+
+import "testing"
+
+func TestDecodeXtext(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain", "plain"},
+		{"a+2Bb", "a+b"},
+		{"+3D+20x", "= x"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		got, err := DecodeXtext(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("DecodeXtext(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"+", "a+2", "+zz", "+2b"} {
+		if _, err := DecodeXtext(bad); err == nil {
+			t.Errorf("DecodeXtext(%q): no error", bad)
+		}
+	}
+}

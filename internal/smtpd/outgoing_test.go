@@ -1,0 +1,77 @@
+package smtpd
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"mailtk/internal/queue"
+	"mailtk/internal/testutil"
+)
+
+// Relay mail goes into the durable queue with its DSN parameters, and
+// "sendmail -q" carries it, parameters and all, to the next hop.
+func TestRelayThroughQueue(t *testing.T) {
+	w := newWorld(t)
+	qdir := filepath.Join(w.root, "queue")
+	c, _, _ := w.stdio(w.args("--queue", qdir), "RELAYCLIENT=", "TCPREMOTEIP=192.0.2.7")
+	cl := newClient(t, c)
+	cl.expect("220 ")
+	cl.send("EHLO client.example\r\n")
+	cl.expect("250")
+	cl.send("MAIL FROM:<a@b.example> RET=HDRS ENVID=E+2B1\r\n")
+	cl.expect("250")
+	cl.send("RCPT TO:<x@remote.example> NOTIFY=FAILURE ORCPT=rfc822;x+2Bo@remote.example\r\n")
+	cl.expect("250")
+	cl.send("RCPT TO:<jones@foo.com>\r\n")
+	cl.expect("250")
+	cl.send("DATA\r\n")
+	cl.expect("354 ")
+	cl.send("Subject: relayed\r\n\r\nhello\r\n.\r\n")
+	cl.expect("250")
+	cl.send("QUIT\r\n")
+	cl.expect("221 ")
+
+	if got := w.messages("jones"); len(got) != 1 || !strings.Contains(got[0], "Subject: relayed") {
+		t.Fatalf("local copy: %q", got)
+	}
+	q, err := queue.Open(qdir, queue.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := q.List()
+	if err != nil || len(list) != 1 {
+		t.Fatalf("queue: %+v, %v", list, err)
+	}
+	e := list[0]
+	r := e.Recipients
+	if e.From != "a@b.example" || e.RET != "HDRS" || e.EnvID != "E+1" || len(r) != 1 ||
+		r[0].Addr != "x@remote.example" || r[0].Notify != "FAILURE" || r[0].ORCPT != "rfc822;x+o@remote.example" {
+		t.Fatalf("queued envelope: %+v", e)
+	}
+
+	addr, dump := testutil.StartSMTPSink(t)
+	cmd := exec.Command(testutil.Binary(t, "sendmail"), "-C", "/dev/null", "--queue", qdir, "-q", "--relay", addr, "--relay-insecure")
+	testutil.Unprivileged(cmd)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sendmail -q: %v\n%s", err, out)
+	}
+	time.Sleep(100 * time.Millisecond)
+	files, _ := filepath.Glob(filepath.Join(dump, "*"))
+	if len(files) != 1 {
+		t.Fatalf("sink got %d messages", len(files))
+	}
+	b, _ := os.ReadFile(files[0])
+	got := string(b)
+	for _, want := range []string{"X-Mail-Args: <a@b.example>", "RET=HDRS", "ENVID=E+2B1", "X-Rcpt-Args: <x@remote.example>", "NOTIFY=FAILURE", "ORCPT=RFC822;x+2Bo@remote.example", "Subject: relayed"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("sink lacks %q:\n%s", want, got)
+		}
+	}
+	if list, _ := q.List(); len(list) != 0 {
+		t.Errorf("queue not empty: %+v", list)
+	}
+}

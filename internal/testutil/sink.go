@@ -1,0 +1,48 @@
+package testutil
+
+import (
+	"net"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// FreePort returns a loopback TCP port that was free a moment ago, for
+// peers that cannot bind port 0 and report it (smtp-sink, Dovecot).
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// StartSMTPSink runs Postfix's smtp-sink on 127.0.0.1 with extra options
+// (e.g. "-r", "RCPT" to defer every RCPT) and returns its address and the
+// directory where it dumps each transaction, one file per message, with
+// X-Mail-Args and X-Rcpt-Args lines giving the envelope. It is killed
+// when the test ends.
+func StartSMTPSink(t testing.TB, opts ...string) (addr, dump string) {
+	t.Helper()
+	sink := Peer(t, "smtp-sink")
+	dump = UnprivDir(t)
+	addr = "127.0.0.1:" + strconv.Itoa(FreePort(t))
+	args := append([]string{"-u", "nobody", "-d", dump + "/%H%M%S."}, opts...)
+	cmd := exec.Command(sink, append(args, addr, "16")...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for i := 0; i < 200; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return addr, dump
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatal("smtp-sink did not start")
+	return "", ""
+}
