@@ -6,6 +6,7 @@
 # /dev/null; hyperfine runs them alternately in one invocation.
 #
 #   bench/mimeenc/run.sh [MIB]        # default 256 MiB, as in RESULTS.md
+#   RUNS=10 ONLY='b64-*' bench/mimeenc/run.sh   # timed runs; which benchmarks (a shell pattern)
 #
 # Needs: go, hyperfine, base64, qprint, python3. Uses $BENCHDIR (default
 # /dev/shm/mailtk-bench-mimeenc) and removes it at the end.
@@ -36,16 +37,18 @@ qprint -e "$D/text.txt" "$D/text.qp"
 
 bench() { # NAME CMD... : ours first, then the peers
 	name=$1; shift
+	case $name in ${ONLY:-*}) ;; *) return 0 ;; esac
 	echo "== $name"
 	hyperfine -w 1 -r "$RUNS" --style basic --export-json "$D/$name.json" "$@" 2>&1 | grep -E '^(Benchmark|  Time)' || true
 	python3 - "$D/$name.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
 ours = r[0]
-print("   %-50s median %.3f s" % (ours["command"][-50:], ours["median"]))
+cpu = lambda x: x["user"] + x["system"]
+print("   %-44s wall median %.3f s, cpu %.3f s" % (ours["command"][-44:], ours["median"], cpu(ours)))
 for p in r[1:]:
-    print("   %-50s median %.3f s   ours is %.2fx %s" % (p["command"][-50:], p["median"],
-          p["median"] / ours["median"], "faster" if p["median"] > ours["median"] else "(slower)"))
+    print("   %-44s wall median %.3f s, cpu %.3f s; ours is %.2fx faster (wall), %.2fx (cpu)" % (
+        p["command"][-44:], p["median"], cpu(p), p["median"] / ours["median"], cpu(p) / cpu(ours)))
 PY
 }
 
