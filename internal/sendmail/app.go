@@ -15,6 +15,7 @@ import (
 	"mailtk/internal/cmdutil"
 	"mailtk/internal/exitcode"
 	"mailtk/internal/queue"
+	"mailtk/internal/smtpd"
 )
 
 // DefaultConfig is the settings file read when -C is not given.
@@ -29,6 +30,11 @@ func Main(args []string) int {
 	name := "sendmail"
 	if len(args) > 0 {
 		name = args[0]
+	}
+	if len(args) > 1 && args[1] == "--"+smtpd.ChildFlag {
+		// Started by ourselves as root to deliver into a Maildir as its
+		// owner (see smtpd.RunChild).
+		return cmdutil.Main(smtpd.NewApp(), append([]string{"sendmail"}, args[1:]...))
 	}
 	norm, notes, err := Normalize(name, args[1:])
 	if err != nil {
@@ -75,6 +81,7 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Name: "body-type", Usage: "7BIT or 8BITMIME (-B)"},
 		&cli.StringFlag{Name: "users", Usage: "users `FILE` (Dovecot passwd-file) naming local users and their Maildirs"},
 		&cli.StringFlag{Name: "aliases", Usage: "aliases(5) `FILE`"},
+		&cli.BoolFlag{Name: "allow-pipes", Usage: "allow \"|command\" targets in the aliases file"},
 		&cli.StringFlag{Name: "hostname", Usage: "this host's `NAME` for headers, EHLO and bounces (default: the machine's name)"},
 		&cli.StringFlag{Name: "queue", Usage: "queue `DIR`", Value: DefaultQueue},
 		&cli.StringFlag{Name: "relay", Usage: "smarthost `HOST[:PORT]` for all non-local mail (465: implicit TLS); none: deliver to MX hosts"},

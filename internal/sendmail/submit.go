@@ -52,7 +52,7 @@ func submit(c *cli.Context, log *slog.Logger) error {
 			rcpts[i] = r + "@" + s.Hostname
 		}
 	}
-	rt, err := newRouter(c, s.Hostname)
+	rt, err := newRouter(c, s.Hostname, log)
 	if err != nil {
 		return err
 	}
@@ -65,7 +65,7 @@ func submit(c *cli.Context, log *slog.Logger) error {
 	for _, r := range rcpts {
 		env.Recipients = append(env.Recipients, queue.Recipient{Addr: r, Notify: strings.ToUpper(c.String("notify"))})
 	}
-	return rt.route(c, log, env, p)
+	return rt.route(c.Context, log, env, p)
 }
 
 // checkAddress refuses what can never be an address on an SMTP command

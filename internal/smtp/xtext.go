@@ -31,3 +31,18 @@ func DecodeXtext(s string) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// EncodeXtext encodes s as RFC 3461 §4 xtext: '+', '=', and octets
+// outside "!" to "~" become "+XX".
+func EncodeXtext(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '!' || c > '~' || c == '+' || c == '=' {
+			fmt.Fprintf(&b, "+%02X", c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}

@@ -21,3 +21,15 @@ func TestDecodeXtext(t *testing.T) {
 		}
 	}
 }
+
+func TestEncodeXtext(t *testing.T) {
+	for _, s := range []string{"", "plain", "a+b=c d\x01\xff"} {
+		enc := EncodeXtext(s)
+		if dec, err := DecodeXtext(enc); err != nil || dec != s {
+			t.Errorf("round trip of %q via %q: %q, %v", s, enc, dec, err)
+		}
+	}
+	if got := EncodeXtext("a+b"); got != "a+2Bb" {
+		t.Errorf("EncodeXtext(a+b) = %q", got)
+	}
+}

@@ -47,7 +47,7 @@ func NewApp() *cli.App {
 		&cli.StringFlag{Name: "run-as", Usage: "switch to `UID:GID` (the owner of virtual Maildirs) before serving; needed to deliver as non-root with --listen on a privileged port via systemd/tcpserver sockets"},
 		&cli.StringFlag{Name: "queue", Usage: "outgoing queue `DIR` for mail to relay (as sendmail's --queue; sendmail -q delivers it); without it relay recipients get 451"},
 		&cli.StringFlag{Name: "spool-dir", Usage: "`DIR` for the temporary copy of a message that goes to several kinds of destinations (default: $TMPDIR)"},
-		&cli.BoolFlag{Name: childFlag, Hidden: true},
+		&cli.BoolFlag{Name: ChildFlag, Hidden: true},
 	}
 	flags = append(flags, netio.Flags()...)
 	return &cli.App{
@@ -68,7 +68,7 @@ func NewApp() *cli.App {
 }
 
 func run(c *cli.Context) error {
-	if c.Bool(childFlag) {
+	if c.Bool(ChildFlag) {
 		return RunChild(c.App.Reader, c.Args().Slice())
 	}
 	if c.NArg() > 0 {

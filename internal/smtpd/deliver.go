@@ -43,13 +43,14 @@ func (b *Backend) ownerOf(d dest) (owner, error) {
 	return o, nil
 }
 
-// childFlag is the hidden option that makes smtpd the delivery child.
-const childFlag = "x-deliver-child"
+// ChildFlag is the hidden option that makes smtpd (or sendmail, which
+// delivers through the same Backend) the delivery child.
+const ChildFlag = "x-deliver-child"
 
 // deliverChild runs "smtpd --x-deliver-child PATH..." as o, with the
 // message on stdin, as qmail-lspawn runs qmail-local as the recipient.
 func (b *Backend) deliverChild(ctx context.Context, paths []string, o owner, r io.Reader) error {
-	cmd := exec.CommandContext(ctx, b.self, append([]string{"--" + childFlag}, paths...)...)
+	cmd := exec.CommandContext(ctx, b.self, append([]string{"--" + ChildFlag}, paths...)...)
 	cmd.Stdin = r
 	var stderr bytes.Buffer
 	cmd.Stderr = &limited{w: &stderr, n: 2048}
