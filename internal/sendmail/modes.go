@@ -2,8 +2,8 @@ package sendmail
 
 import (
 	"fmt"
-	"strings"
 	"log/slog"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
