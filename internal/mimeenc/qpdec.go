@@ -165,149 +165,162 @@ func (d *QPReader) fail(line, col int64, format string, args ...any) bool {
 // decode decodes p, appending to d.out, until p ends or an error.
 func (d *QPReader) decode(p []byte) {
 	out := d.out
-	line, col := d.line, d.col
-	defer func() { d.out, d.line, d.col = out, line, col }()
+	pos := qpPos{d.line, d.col}
+	defer func() { d.out, d.line, d.col = out, pos.line, pos.col }()
 	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if d.state == qsText {
-			if len(d.pad) == 0 && cap(out)-len(out) >= len(p)-i+8 {
-				// The text of a line, plain characters and =XX, in a
-				// loop without unpredictable branches; anything else
-				// ends it.
-				var n int
-				out, n = qpDecodeRun(out, p[i:])
-				col += int64(n)
-				i += n
-				if i == len(p) {
-					break
-				}
-				c = p[i]
-			}
-			col++
-			switch {
-			case c > ' ' && c < 0x7f && c != '=':
-				if len(d.pad) > 0 {
-					out = append(out, d.pad...)
-					d.pad = d.pad[:0]
-				}
-				out = append(out, c)
-			case c == '=':
-				if len(d.pad) > 0 {
-					out = append(out, d.pad...)
-					d.pad = d.pad[:0]
-				}
-				d.state, d.eqLine, d.eqCol = qsEq, line, col
-			case c == ' ' || c == '\t':
-				if len(d.pad) == cap(d.pad) {
-					// QUIRK: a run of white space this long is not
-					// transport padding; keep it.
-					out = append(out, d.pad...)
-					d.pad = d.pad[:0]
-				}
-				d.pad = append(d.pad, c)
-			case c == '\n':
-				d.pad = d.pad[:0] // trailing white space: rule 3
-				out = append(out, d.eol...)
-				line, col = line+1, 0
-			case c == '\r':
-				d.state, d.crCol = qsCR, col
-			default:
-				if d.fail(line, col, "unencoded byte %s (rule 4 needs =%02X)", quoteByte(c), c) {
-					return
-				}
-				out = append(out, d.pad...)
-				d.pad = d.pad[:0]
-				out = append(out, c)
-			}
-			continue
-		}
-		col++
-		switch d.state {
-		case qsCR:
-			d.state = qsText
-			if c == '\n' {
-				d.pad = d.pad[:0]
-				out = append(out, d.eol...)
-				line, col = line+1, 0
-				continue
-			}
-			if d.fail(line, d.crCol, "CR not followed by LF") {
-				return
-			}
-			out = append(out, d.pad...)
-			d.pad = d.pad[:0]
-			out = append(out, '\r')
-			i, col = i-1, col-1 // c again, as text
-		case qsEq:
-			switch {
-			case qpUnhex[c] < 16:
-				d.hex1, d.state = c, qsEqHex
-			case c == ' ' || c == '\t':
-				d.eqPad = append(d.eqPad[:0], c)
-				d.state = qsEqWS
-			case c == '\r':
-				d.eqPad = d.eqPad[:0]
-				d.state = qsEqCR
-			case c == '\n':
-				d.state = qsText // soft line break
-				line, col = line+1, 0
-			default:
-				if d.fail(d.eqLine, d.eqCol, "'=' followed by %s, not two hex digits", quoteByte(c)) {
-					return
-				}
-				out = append(out, '=')
-				d.state = qsText
-				i, col = i-1, col-1
-			}
-		case qsEqHex:
-			if v := qpUnhex[c]; v < 16 {
-				out = append(out, qpUnhex[d.hex1]<<4|v)
-				d.state = qsText
+		if d.state == qsText && len(d.pad) == 0 && cap(out)-len(out) >= len(p)-i+8 {
+			// The text of a line, plain characters and =XX, a word at
+			// a time; anything else ends it.
+			var n int
+			out, n = qpDecodeRun(out, p[i:])
+			pos.col += int64(n)
+			i += n
+			if i == len(p) {
 				break
 			}
-			if d.fail(d.eqLine, d.eqCol, "'=' followed by %s%s, not two hex digits", quoteByte(d.hex1), quoteByte(c)) {
-				return
-			}
-			out = append(out, '=', d.hex1)
-			d.state = qsText
-			i, col = i-1, col-1
-		case qsEqWS:
-			switch c {
-			case ' ', '\t':
-				if len(d.eqPad) < cap(d.eqPad) {
-					d.eqPad = append(d.eqPad, c)
-					continue
-				}
-			case '\r':
-				d.state = qsEqCR
-				continue
-			case '\n':
-				d.state = qsText // soft break with transport padding
-				line, col = line+1, 0
-				continue
-			}
-			if d.fail(d.eqLine, d.eqCol, "'=' followed by white space that does not end the line") {
-				return
-			}
-			out = append(out, '=')
-			out = append(out, d.eqPad...)
-			d.state = qsText
-			i, col = i-1, col-1
-		case qsEqCR:
-			if c == '\n' {
-				d.state = qsText
-				line, col = line+1, 0
-				continue
-			}
-			if d.fail(d.eqLine, d.eqCol, "'=' followed by a CR that is not part of CR LF") {
-				return
-			}
-			out = append(out, '=')
-			out = append(out, d.eqPad...)
-			out = append(out, '\r')
-			d.state = qsText
-			i, col = i-1, col-1
 		}
+		pos.col++
+		var step qpStep
+		if d.state == qsText {
+			out, step = d.text(out, p[i], &pos)
+		} else {
+			out, step = d.escape(out, p[i], &pos)
+		}
+		switch step {
+		case qpStop:
+			return
+		case qpAgain:
+			i, pos.col = i-1, pos.col-1 // the byte again, as text
+		}
+	}
+}
+
+// qpPos is the position of the last byte read.
+type qpPos struct{ line, col int64 }
+
+// qpStep tells decode what to do after a byte.
+type qpStep int
+
+const (
+	qpNext  qpStep = iota // go on with the next byte
+	qpAgain               // decode this byte again, in the state now set
+	qpStop                // d.err is set
+)
+
+// flushPad writes white space held back: it did not end the line.
+func (d *QPReader) flushPad(out []byte) []byte {
+	if len(d.pad) > 0 {
+		out = append(out, d.pad...)
+		d.pad = d.pad[:0]
+	}
+	return out
+}
+
+// text decodes byte c in state qsText.
+func (d *QPReader) text(out []byte, c byte, pos *qpPos) ([]byte, qpStep) {
+	switch {
+	case c > ' ' && c < 0x7f && c != '=':
+		out = append(d.flushPad(out), c)
+	case c == '=':
+		out = d.flushPad(out)
+		d.state, d.eqLine, d.eqCol = qsEq, pos.line, pos.col
+	case c == ' ' || c == '\t':
+		if len(d.pad) == cap(d.pad) {
+			// QUIRK: a run of white space this long is not
+			// transport padding; keep it.
+			out = d.flushPad(out)
+		}
+		d.pad = append(d.pad, c)
+	case c == '\n':
+		d.pad = d.pad[:0] // trailing white space: rule 3
+		out = append(out, d.eol...)
+		pos.line, pos.col = pos.line+1, 0
+	case c == '\r':
+		d.state, d.crCol = qsCR, pos.col
+	default:
+		if d.fail(pos.line, pos.col, "unencoded byte %s (rule 4 needs =%02X)", quoteByte(c), c) {
+			return out, qpStop
+		}
+		out = append(d.flushPad(out), c)
+	}
+	return out, qpNext
+}
+
+// escape decodes byte c after a CR or inside an '=' sequence.
+func (d *QPReader) escape(out []byte, c byte, pos *qpPos) ([]byte, qpStep) {
+	softBreak := func() ([]byte, qpStep) {
+		d.state = qsText
+		pos.line, pos.col = pos.line+1, 0
+		return out, qpNext
+	}
+	switch d.state {
+	case qsCR:
+		d.state = qsText
+		if c == '\n' {
+			d.pad = d.pad[:0]
+			out = append(out, d.eol...)
+			pos.line, pos.col = pos.line+1, 0
+			return out, qpNext
+		}
+		if d.fail(pos.line, d.crCol, "CR not followed by LF") {
+			return out, qpStop
+		}
+		return append(d.flushPad(out), '\r'), qpAgain
+	case qsEq:
+		switch {
+		case qpUnhex[c] < 16:
+			d.hex1, d.state = c, qsEqHex
+			return out, qpNext
+		case c == ' ' || c == '\t':
+			d.eqPad = append(d.eqPad[:0], c)
+			d.state = qsEqWS
+			return out, qpNext
+		case c == '\r':
+			d.eqPad = d.eqPad[:0]
+			d.state = qsEqCR
+			return out, qpNext
+		case c == '\n':
+			return softBreak()
+		}
+		if d.fail(d.eqLine, d.eqCol, "'=' followed by %s, not two hex digits", quoteByte(c)) {
+			return out, qpStop
+		}
+		d.state = qsText
+		return append(out, '='), qpAgain
+	case qsEqHex:
+		d.state = qsText
+		if v := qpUnhex[c]; v < 16 {
+			return append(out, qpUnhex[d.hex1]<<4|v), qpNext
+		}
+		if d.fail(d.eqLine, d.eqCol, "'=' followed by %s%s, not two hex digits", quoteByte(d.hex1), quoteByte(c)) {
+			return out, qpStop
+		}
+		return append(out, '=', d.hex1), qpAgain
+	case qsEqWS:
+		switch {
+		case (c == ' ' || c == '\t') && len(d.eqPad) < cap(d.eqPad):
+			d.eqPad = append(d.eqPad, c)
+			return out, qpNext
+		case c == '\r':
+			d.state = qsEqCR
+			return out, qpNext
+		case c == '\n':
+			return softBreak() // with transport padding
+		}
+		if d.fail(d.eqLine, d.eqCol, "'=' followed by white space that does not end the line") {
+			return out, qpStop
+		}
+		d.state = qsText
+		return append(append(out, '='), d.eqPad...), qpAgain
+	default: // qsEqCR
+		if c == '\n' {
+			return softBreak()
+		}
+		if d.fail(d.eqLine, d.eqCol, "'=' followed by a CR that is not part of CR LF") {
+			return out, qpStop
+		}
+		d.state = qsText
+		return append(append(append(out, '='), d.eqPad...), '\r'), qpAgain
 	}
 }
 
