@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -139,4 +140,34 @@ func TestBinaryImaplib(t *testing.T) {
 		t.Fatalf("imaplib session failed: %v\n%s\n%s", err, got, stderr.String())
 	}
 	t.Log(strings.TrimSpace(got))
+}
+
+// TestBinaryCheckpassword logs in through a qmail checkpassword program.
+func TestBinaryCheckpassword(t *testing.T) {
+	testutil.Peer(t, "python3")
+	u := newUserEnv(t)
+	deliver(t, u.maildir, "Subject: hello\n\nx\n")
+	u.chown(t)
+	cp, _ := filepath.Abs(filepath.Join("testdata", "checkpassword.py"))
+	for _, tt := range []struct{ pass, want string }{{"wrong", "NO"}, {"secret", "OK"}} {
+		srv, cli := socketPairCloexec(t)
+		cmd := imapdCmd(t, "--checkpassword", cp+" "+filepath.Dir(u.maildir))
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = srv, srv, testLogOut
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		srv.Close()
+		nc, err := net.FileConn(cli) // pollable, so Close ends a pending read
+		cli.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps := testutil.ParseTranscript("S: * OK *\nC: a LOGIN mrc " + tt.pass + "\nS: a " + tt.want + " *\n")
+		if tt.want == "OK" {
+			steps = append(steps, testutil.ParseTranscript("C: b SELECT INBOX\nS: * 1 EXISTS\n")...)
+		}
+		testutil.RunTranscript(t, steps, nc, nc, 20*time.Second)
+		nc.Close()
+		cmd.Wait()
+	}
 }
