@@ -205,3 +205,31 @@ func TestDeferredShowsInMailq(t *testing.T) {
 		t.Errorf("mailq by name:\n%s", out)
 	}
 }
+
+// Every long option of --help is documented in the man page.
+func TestHelpMatchesManPage(t *testing.T) {
+	r := sendmail(t, "", "--help")
+	page, err := os.ReadFile(filepath.Join(testutil.ModuleRoot(t), "docs", "man", "sendmail.8.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range strings.Fields(r.stdout) {
+		f = strings.TrimRight(f, ",.)")
+		if !strings.HasPrefix(f, "--") || f == "--help" || f == "--" {
+			continue
+		}
+		n++
+		if !strings.Contains(string(page), "`"+f) {
+			t.Errorf("option %s is in --help but not in sendmail.8.md", f)
+		}
+	}
+	if n < 20 {
+		t.Errorf("only %d options found in --help:\n%s", n, r.stdout)
+	}
+	for _, sec := range []string{"## SYNOPSIS", "## OPTIONS", "## EXIT STATUS", "## EXAMPLES"} {
+		if !strings.Contains(string(page), sec) {
+			t.Errorf("man page lacks %s", sec)
+		}
+	}
+}
