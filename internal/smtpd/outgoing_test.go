@@ -75,3 +75,61 @@ func TestRelayThroughQueue(t *testing.T) {
 		t.Errorf("queue not empty: %+v", list)
 	}
 }
+
+// sendmail's queue runner relays through smtpd as its smarthost: STARTTLS
+// with a verified certificate, then AUTH, then the message.
+func TestSendmailSmarthostTLSAuth(t *testing.T) {
+	w := newWorld(t)
+	certFile, keyFile := w.cert()
+	addr, stderr := w.listen(w.args("--tls-cert", certFile, "--tls-key", keyFile)...)
+
+	qdir := filepath.Join(t.TempDir(), "q")
+	auth := filepath.Join(t.TempDir(), "relay-auth")
+	os.WriteFile(auth, []byte("jones secret\n"), 0o600)
+	sm := testutil.Binary(t, "sendmail")
+	run := func(stdin string, args ...string) (string, error) {
+		cmd := exec.Command(sm, append([]string{"-C", "/dev/null", "--queue", qdir}, args...)...)
+		cmd.Stdin = strings.NewReader(stdin)
+		cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+certFile)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := run("Subject: via smarthost\n\nhello\n", "-f", "me@client.example", "jones@foo.com"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	// jones@foo.com is local to the smarthost: no AUTH needed.
+	out, err := run("", "-q", "-v", "--relay", addr)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if got := w.messages("jones"); len(got) != 1 || !strings.Contains(got[0], "Subject: via smarthost") {
+		t.Fatalf("jones: %q\n%s", got, out)
+	}
+	// With AUTH, smtpd lets the runner relay to a remote address; smtpd
+	// has no queue here, so it answers 451 and the message stays queued
+	// with that reply: authentication worked, relaying was permitted.
+	if out, err := run("Subject: relay\n\nx\n", "-f", "me@client.example", "x@remote.example"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	out, _ = run("", "-q", "-v", "--relay", addr, "--relay-auth", auth)
+	if !strings.Contains(out, "451 4.3.2") {
+		t.Errorf("authenticated relay: %s", out)
+	}
+	if !strings.Contains(stderr.String(), "tls=true user=jones") {
+		t.Errorf("no authenticated session in the smtpd log:\n%s", stderr.String())
+	}
+	// A wrong password is a temporary failure (the postmaster can fix
+	// it); the message waits.
+	os.WriteFile(auth, []byte("jones wrong\n"), 0o600)
+	out, _ = run("", "-q", "-v", "--relay", addr, "--relay-auth", auth)
+	if !strings.Contains(out, "535") {
+		t.Errorf("wrong password: %s", out)
+	}
+	// An untrusted certificate: no delivery at all.
+	cmd := exec.Command(sm, "-C", "/dev/null", "--queue", qdir, "-q", "-v", "--relay", addr)
+	cmd.Env = append(os.Environ(), "SSL_CERT_FILE=/dev/null")
+	b, _ := cmd.CombinedOutput()
+	if !strings.Contains(string(b), "certificate") {
+		t.Errorf("untrusted certificate accepted: %s", b)
+	}
+}
