@@ -1,6 +1,7 @@
 package mx
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -134,4 +135,26 @@ func FuzzParseResolvConf(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestNewResolverReadsResolvConf(t *testing.T) {
+	path := t.TempDir() + "/resolv.conf"
+	if err := os.WriteFile(path, []byte("search corp.example\nnameserver 192.0.2.53\noptions timeout:1 attempts:3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewResolver(Options{ResolvConf: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := r.Servers(); len(s) != 1 || s[0] != "192.0.2.53:53" || r.timeout != time.Second || r.attempts != 3 {
+		t.Fatalf("servers %v timeout %v attempts %d", s, r.timeout, r.attempts)
+	}
+	// Explicit settings win over the file.
+	r, _ = NewResolver(Options{ResolvConf: path, Servers: []string{"127.0.0.1:5353"}, Attempts: 1})
+	if s := r.Servers(); s[0] != "127.0.0.1:5353" || r.attempts != 1 || r.timeout != time.Second {
+		t.Fatalf("servers %v timeout %v attempts %d", s, r.timeout, r.attempts)
+	}
+	if _, err := NewResolver(Options{ResolvConf: "/nonexistent/resolv.conf"}); err == nil {
+		t.Fatal("missing explicit resolv.conf accepted")
+	}
 }
