@@ -75,6 +75,12 @@ func FuzzB64Decode(f *testing.F) {
 				t.Fatalf("error of the wrong type: %v", errs[i])
 			}
 		}
+		if se := (*SyntaxError)(nil); errors.As(errs[0], &se) {
+			if se.Offset < 0 || se.Offset > int64(len(in)) ||
+				se.Offset < int64(len(in)) && b64Class[in[se.Offset]] == b64Space {
+				t.Fatalf("error %v points at white space or outside the input", se)
+			}
+		}
 		if !bytes.Equal(got[0], got[1]) || (errs[0] == nil) != (errs[1] == nil) {
 			t.Fatalf("SIMD %q, %v; portable %q, %v", got[0], errs[0], got[1], errs[1])
 		}
@@ -140,6 +146,20 @@ func FuzzQPDecode(f *testing.F) {
 			t.Fatalf("lenient decoding failed: %v", lerr)
 		}
 		if err != nil {
+			// The position names the '=' or the byte at fault.
+			idx, line := 0, int64(1)
+			for ; line < se.Line && idx < len(in); idx++ {
+				if in[idx] == '\n' {
+					line++
+				}
+			}
+			idx += int(se.Column) - 1
+			if idx >= len(in) {
+				t.Fatalf("error %v points past the input", err)
+			}
+			if c := in[idx]; c == ' ' || (c > ' ' && c < 0x7f && c != '=') {
+				t.Fatalf("error %v points at %q", err, c)
+			}
 			if !bytes.HasPrefix(lgot, got) {
 				t.Fatalf("strict output %q before the error is not a prefix of lenient %q", got, lgot)
 			}

@@ -124,6 +124,8 @@ func TestQPDecodeTable(t *testing.T) {
 		{"bare CR", "a \rb", QPOptions{}, "a", [2]int64{1, 3}, "a \rb"},
 		{"bare CR at the end", "a\r", QPOptions{}, "a", [2]int64{1, 2}, "a\r"},
 		{"error after fast path", "0123456789abcdef=ZZ", QPOptions{}, "0123456789abcdef", [2]int64{1, 17}, "0123456789abcdef=ZZ"},
+		{"error after soft breaks", "abcdefghijk=\ndefghijklmn=\r\nxyzxyzxyzxyz=ZZ", QPOptions{}, "abcdefghijkdefghijklmnxyzxyzxyzxyz", [2]int64{3, 13},
+			"abcdefghijkdefghijklmnxyzxyzxyzxyz=ZZ"},
 	}
 	for _, tt := range tests {
 		got, err := decodeQP([]byte(tt.in), tt.opt)

@@ -171,9 +171,14 @@ func (d *QPReader) decode(p []byte) {
 		if d.state == qsText && len(d.pad) == 0 && cap(out)-len(out) >= len(p)-i+8 {
 			// The text of a line, plain characters and =XX, a word at
 			// a time; anything else ends it.
-			var n int
-			out, n = qpDecodeRun(out, p[i:])
-			pos.col += int64(n)
+			o, n, lines, start := qpDecodeRun(out, p[i:])
+			out = o
+			if lines > 0 {
+				pos.line += lines
+				pos.col = int64(n - start)
+			} else {
+				pos.col += int64(n)
+			}
 			i += n
 			if i == len(p) {
 				break
@@ -353,8 +358,10 @@ func (d *QPReader) finish() {
 // len(p)+8 bytes. It returns how many bytes of p it consumed.
 //
 // It works a word at a time: find the first byte of 8 that is not plain,
-// store all 8 and keep those before it, decode an escape, go on.
-func qpDecodeRun(out, p []byte) ([]byte, int) {
+// store all 8 and keep those before it, decode an escape or skip a soft
+// line break, go on. lines counts the soft breaks, lineStart is where the
+// last line begins in p.
+func qpDecodeRun(out, p []byte) (_ []byte, n int, lines int64, lineStart int) {
 	o := len(out)
 	buf := out[:cap(out)]
 	i := 0
@@ -375,7 +382,19 @@ func qpDecodeRun(out, p []byte) ([]byte, int) {
 		}
 		h, l := qpUnhex[p[i+1]], qpUnhex[p[i+2]]
 		if h|l >= 16 {
-			return buf[:o], i // soft break or malformed: the caller's
+			// A soft line break ("=" LF or "=" CR LF) is skipped here;
+			// anything else is the caller's.
+			switch {
+			case p[i+1] == '\n':
+				i += 2
+			case p[i+1] == '\r' && p[i+2] == '\n':
+				i += 3
+			default:
+				return buf[:o], i, lines, lineStart
+			}
+			lines++
+			lineStart = i
+			continue
 		}
 		buf[o] = h<<4 | l
 		o++
@@ -388,5 +407,5 @@ func qpDecodeRun(out, p []byte) ([]byte, int) {
 		i--
 		o--
 	}
-	return buf[:o], i
+	return buf[:o], i, lines, lineStart
 }
