@@ -10,6 +10,11 @@
 // quoted-printable, the byte offset for base64. Data decoded before the
 // error has already been returned; a caller must not treat it as complete.
 //
+// ReadFrom (encoders) and WriteTo (decoders) read their source in a second
+// goroutine, in blocks, so that reading and coding overlap on two cores;
+// the goroutine has left the source when they return. Like Read, they may
+// have read the source further than what they consumed before an error.
+//
 // The packages qpenc and b64mime are the command-line filters built on
 // it; mimepack uses it for message parts.
 package mimeenc
