@@ -21,6 +21,10 @@ func (m mxHosts) Hosts(ctx context.Context, domain string) ([]Hop, error) {
 	if err == nil && res.Status != mx.OK {
 		err = errors.New(res.Status.String())
 	}
+	if res.Status == mx.NullMX {
+		// RFC 7505 §4.2: a null MX fails the message with 5.1.10.
+		return nil, &PermanentError{Err: err, Status: "5.1.10"}
+	}
 	if res.Status.NoService() || res.Status == mx.Invalid {
 		return nil, &PermanentError{Err: err}
 	}

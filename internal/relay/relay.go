@@ -36,7 +36,12 @@ type MXResolver interface {
 }
 
 // PermanentError marks a resolution failure that will not change on retry.
-type PermanentError struct{ Err error }
+// Status is the RFC 3463 code to report; "5.1.2" (bad destination system)
+// when empty.
+type PermanentError struct {
+	Err    error
+	Status string
+}
 
 func (e *PermanentError) Error() string { return e.Err.Error() }
 func (e *PermanentError) Unwrap() error { return e.Err }
@@ -99,7 +104,11 @@ func (t *Transport) Deliver(ctx context.Context, env *queue.Envelope, rcpts []*q
 			var perm *PermanentError
 			res := queue.Result{Temporary: true, Status: "4.4.3", Text: "looking up " + d + ": " + err.Error()}
 			if errors.As(err, &perm) {
-				res = queue.Result{Status: "5.1.2", Text: "looking up " + d + ": " + err.Error()}
+				status := perm.Status
+				if status == "" {
+					status = "5.1.2"
+				}
+				res = queue.Result{Status: status, Text: "looking up " + d + ": " + err.Error()}
 			}
 			for _, i := range idx {
 				results[i] = res

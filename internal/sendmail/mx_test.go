@@ -85,4 +85,9 @@ func TestDirectMXDelivery(t *testing.T) {
 	if len(list) != 1 || list[0].From != "" || list[0].Recipients[0].Addr != "a@example.org" {
 		t.Fatalf("want the bounce only: %+v", list)
 	}
+	// RFC 7505 §4.2: the null MX is reported as 5.1.10.
+	b, _ = os.ReadFile(filepath.Join(q, "msg", list[0].ID))
+	if !strings.Contains(string(b), "Status: 5.1.10") {
+		t.Errorf("bounce:\n%s", b)
+	}
 }
