@@ -22,7 +22,7 @@ func NewApp() *cli.App {
 		Description: "Reads FILE (or standard input, also for \"-\") and writes standard output (or -o FILE).\n" +
 			"Encoding: text mode by default (LF and CR LF are line breaks), lines of at most 76 characters.\n" +
 			"Exit status: 0 success; 64 usage error; 65 malformed input (the message names line and column;\n" +
-			"standard output may hold the data decoded before it, -o FILE is not created); 74 I/O error.",
+			"standard output may hold the data decoded before it, -o FILE is not created); 74 I/O error; 78 bad --config file.",
 		HideHelpCommand: true,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "decode", Aliases: []string{"d"}, Usage: "decode instead of encoding"},
