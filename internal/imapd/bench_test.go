@@ -21,6 +21,14 @@ var (
 	benchDir  string
 )
 
+// benchMessages is 10,000, or 100,000 with IMAPD_BENCH_100K=1.
+func benchMessages() string {
+	if os.Getenv("IMAPD_BENCH_100K") != "" {
+		return "100000"
+	}
+	return "10000"
+}
+
 func benchMaildir(b *testing.B) string {
 	benchOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "imapd-bench-")
@@ -28,7 +36,7 @@ func benchMaildir(b *testing.B) string {
 			b.Fatal(err)
 		}
 		benchDir = filepath.Join(dir, "Maildir")
-		cmd := exec.Command("go", "run", "./bench/imapd/imapbench", "gen", benchDir, "10000")
+		cmd := exec.Command("go", "run", "./bench/imapd/imapbench", "gen", benchDir, benchMessages())
 		cmd.Dir = testutil.ModuleRoot(b)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("imapbench gen: %v\n%s", err, out)

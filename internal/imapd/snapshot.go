@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/crc32"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/emersion/go-imap/v2"
 
@@ -111,12 +111,11 @@ func saveSnapshot(mb *mailbox, st [3]stamp) {
 
 // loadSnapshot fills mb from the snapshot if it matches the stamps st.
 func loadSnapshot(mb *mailbox, st [3]stamp) bool {
-	f, err := os.Open(filepath.Join(mb.dir.Path(), snapshotFile))
-	if err != nil {
+	path := filepath.Join(mb.dir.Path(), snapshotFile)
+	if fi, err := os.Stat(path); err != nil || fi.Size() > maxSnapshot {
 		return false
 	}
-	b, err := io.ReadAll(io.LimitReader(f, maxSnapshot))
-	f.Close()
+	b, err := os.ReadFile(path) // one allocation of the file's size
 	if err != nil || len(b) < len(snapshotMagic)+4 || !bytes.HasPrefix(b, []byte(snapshotMagic)) {
 		return false
 	}
@@ -126,7 +125,9 @@ func loadSnapshot(mb *mailbox, st [3]stamp) bool {
 	}
 	// One string holds every name and flag string; entries point into it.
 	d := &envDecoder{b: body[len(snapshotMagic):]}
-	all := string(d.b)
+	// b is never written again, so the strings can share its memory
+	// instead of copying megabytes (unsafe.String's contract).
+	all := unsafe.String(&d.b[0], len(d.b))
 	base := len(body) - len(snapshotMagic)
 	substr := func() string {
 		n := d.uvarint()
