@@ -92,6 +92,9 @@ func NewSession(cfg *Config, remote netip.Addr, preauth *Account) (*Session, err
 // Close implements imapserver.Session.
 func (s *Session) Close() error {
 	s.closeMailbox()
+	if s.acct != nil {
+		s.log.Info("logout", "user", s.acct.Name)
+	}
 	return nil
 }
 
