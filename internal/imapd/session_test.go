@@ -1,6 +1,7 @@
 package imapd
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -43,5 +44,61 @@ func TestSeedSession(t *testing.T) {
 	lo := joined(c.ok("logout"))
 	if !strings.Contains(lo, "* BYE") {
 		t.Errorf("LOGOUT: %q", lo)
+	}
+}
+
+// TestIdleAndTwoSessions: one session idles while another stores flags
+// and expunges and a third process delivers; the idler sees FETCH FLAGS,
+// EXPUNGE and EXISTS as they happen.
+func TestIdleAndTwoSessions(t *testing.T) {
+	dir := testutil.TempMaildir(t)
+	deliver(t, dir, "Subject: one\n\nx\n")
+	deliver(t, dir, "Subject: two\n\nx\n")
+	a := startSession(t, testConfig(t, dir))
+	b := startSession(t, testConfig(t, dir))
+	a.ok("LOGIN u p")
+	b.ok("LOGIN u p")
+	a.ok("SELECT INBOX")
+	b.ok("SELECT INBOX")
+	fmt.Fprintf(a.c, "i IDLE\r\n")
+	if l := a.line(); !strings.HasPrefix(l, "+") {
+		t.Fatalf("IDLE: %q", l)
+	}
+	b.ok(`STORE 2 +FLAGS (\Flagged)`)
+	if l := a.line(); !strings.Contains(l, `* 2 FETCH`) || !strings.Contains(l, `\Flagged`) {
+		t.Fatalf("idler got %q, want FETCH FLAGS", l)
+	}
+	b.ok(`STORE 1 +FLAGS (\Deleted)`)
+	a.line() // FETCH FLAGS of message 1
+	b.ok("EXPUNGE")
+	if l := a.line(); l != "* 1 EXPUNGE" {
+		t.Fatalf("idler got %q, want * 1 EXPUNGE", l)
+	}
+	deliver(t, dir, "Subject: three\n\nx\n")
+	if l := a.line(); l != "* 2 EXISTS" {
+		t.Fatalf("idler got %q, want * 2 EXISTS", l)
+	}
+	fmt.Fprintf(a.c, "DONE\r\n")
+	for {
+		l := a.line()
+		if strings.HasPrefix(l, "i ") {
+			if !strings.HasPrefix(l, "i OK") {
+				t.Fatalf("IDLE ended with %q", l)
+			}
+			break
+		}
+	}
+	// A FETCH must not carry an EXPUNGE (RFC 3501 §7.4.1): b deletes
+	// while a fetches; a learns of it at its next NOOP.
+	b.ok("NOOP")
+	b.ok(`STORE 1 +FLAGS (\Deleted)`)
+	b.ok("EXPUNGE")
+	for _, l := range a.ok("FETCH 1:* (FLAGS)") {
+		if strings.Contains(l, "EXPUNGE") {
+			t.Fatalf("EXPUNGE during FETCH: %q", l)
+		}
+	}
+	if got := joined(a.ok("NOOP")); !strings.Contains(got, "* 1 EXPUNGE") {
+		t.Fatalf("NOOP after the other session's expunge: %q", got)
 	}
 }
