@@ -52,8 +52,11 @@ type Transport struct {
 	// direct delivery to each domain's MX hosts through MX.
 	Smarthost string
 	// Insecure allows a smarthost connection without TLS. By default
-	// STARTTLS is required, and port 465 means implicit TLS.
+	// STARTTLS is required.
 	Insecure bool
+	// ImplicitTLS speaks TLS to the smarthost from the first byte
+	// (submissions over TLS, RFC 8314 §3.3); port 465 implies it.
+	ImplicitTLS bool
 	// Username and Password authenticate to the smarthost (AUTH PLAIN,
 	// or LOGIN when PLAIN is not offered); only ever sent over TLS,
 	// unless Insecure.
@@ -230,7 +233,7 @@ func (t *Transport) session(ctx context.Context, env *queue.Envelope, rcpts []*q
 		conn.SetDeadline(dl)
 	}
 	tlsConf := t.tlsConfig(name, smarthost)
-	implicit := smarthost && strings.HasSuffix(addr, ":465")
+	implicit := smarthost && (t.ImplicitTLS || strings.HasSuffix(addr, ":465"))
 	if implicit {
 		tc := tls.Client(conn, tlsConf)
 		if err := tc.HandshakeContext(ctx); err != nil {

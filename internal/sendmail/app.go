@@ -86,6 +86,7 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Name: "queue", Usage: "queue `DIR`", Value: DefaultQueue},
 		&cli.StringFlag{Name: "relay", Usage: "smarthost `HOST[:PORT]` for all non-local mail (465: implicit TLS); none: deliver to MX hosts"},
 		&cli.BoolFlag{Name: "relay-insecure", Usage: "allow the smarthost connection without TLS"},
+		&cli.BoolFlag{Name: "relay-tls", Usage: "speak TLS to the smarthost from the first byte (implied by port 465) instead of STARTTLS"},
 		&cli.StringFlag{Name: "relay-auth", Usage: "`FILE` holding \"user password\" for the smarthost; must be readable only by its owner"},
 		&cli.IntFlag{Name: "mx-port", Usage: "connect to MX hosts on `PORT` (tests and unusual networks)", Value: 25},
 		&cli.StringSliceFlag{Name: "dns-server", Usage: "resolve MX hosts with `ADDR[:PORT]` instead of /etc/resolv.conf (repeatable)"},

@@ -85,11 +85,12 @@ func checkAddress(a string) error {
 // transport builds the SMTP transport the queue runner uses.
 func transport(c *cli.Context) (*relay.Transport, error) {
 	t := &relay.Transport{
-		Smarthost: c.String("relay"),
-		Insecure:  c.Bool("relay-insecure"),
-		Hostname:  hostname(c),
-		Timeout:   c.Duration("timeout"),
-		Port:      c.Int("mx-port"),
+		Smarthost:   c.String("relay"),
+		Insecure:    c.Bool("relay-insecure"),
+		ImplicitTLS: c.Bool("relay-tls"),
+		Hostname:    hostname(c),
+		Timeout:     c.Duration("timeout"),
+		Port:        c.Int("mx-port"),
 	}
 	if f := c.String("relay-auth"); f != "" {
 		u, p, err := readAuthFile(f)

@@ -137,3 +137,26 @@ func TestSendmailSmarthostTLSAuth(t *testing.T) {
 		t.Errorf("no authenticated session in the smtpd log:\n%s", stderr.String())
 	}
 }
+
+// The smarthost speaks TLS from the first byte (port 465 style).
+func TestSendmailSmarthostImplicitTLS(t *testing.T) {
+	w := newWorld(t)
+	certFile, keyFile := w.cert()
+	addr, _ := w.listen(w.args("--tls-cert", certFile, "--tls-key", keyFile, "--tls-implicit")...)
+	qdir := filepath.Join(t.TempDir(), "q")
+	sm := testutil.Binary(t, "sendmail")
+	cmd := exec.Command(sm, "-C", "/dev/null", "--queue", qdir, "-f", "me@client.example", "jones@foo.com")
+	cmd.Stdin = strings.NewReader("Subject: implicit\n\nx\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	cmd = exec.Command(sm, "-C", "/dev/null", "--queue", qdir, "-q", "-v", "--relay", addr, "--relay-tls")
+	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+certFile)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if got := w.messages("jones"); len(got) != 1 || !strings.Contains(got[0], "Subject: implicit") {
+		t.Fatalf("jones: %q\n%s", got, out)
+	}
+}
