@@ -1,9 +1,14 @@
 package imapd
 
 import (
+	"bufio"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
+	"time"
+
+	"mailtk/internal/netio"
 
 	"mailtk/internal/testutil"
 )
@@ -100,5 +105,34 @@ func TestIdleAndTwoSessions(t *testing.T) {
 	}
 	if got := joined(a.ok("NOOP")); !strings.Contains(got, "* 1 EXPUNGE") {
 		t.Fatalf("NOOP after the other session's expunge: %q", got)
+	}
+}
+
+// TestLoginPenalty: a failed login from an address is answered after the
+// penalty delay and remembered; a success clears it.
+func TestLoginPenalty(t *testing.T) {
+	dir := testutil.TempMaildir(t)
+	cfg := testConfig(t, dir)
+	cfg.Penalty = netio.NewPenalty(netio.PenaltyOptions{Base: time.Millisecond, Max: 4 * time.Millisecond})
+	srv, cli := testutil.SocketPair(t)
+	ip := netip.MustParseAddr("127.0.0.2")
+	nc, err := netio.NewConn(srv, netio.Peer{RemoteAddr: netip.AddrPortFrom(ip, 4000)}, netio.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ServeConn(cfg, nc, nil)
+	c := &client{t: t, c: cli, r: bufio.NewReader(cli)}
+	cli.SetDeadline(time.Now().Add(20 * time.Second))
+	c.line()
+	if st := c.no("LOGIN u wrong"); !strings.Contains(st, "AUTHENTICATIONFAILED") {
+		t.Fatalf("failed LOGIN: %q", st)
+	}
+	c.no("LOGIN u wrong")
+	if d := cfg.Penalty.Delay(ip); d != 2*time.Millisecond {
+		t.Fatalf("penalty after two failures = %v, want 2ms", d)
+	}
+	c.ok("LOGIN u p")
+	if d := cfg.Penalty.Delay(ip); d != 0 {
+		t.Fatalf("penalty after a success = %v", d)
 	}
 }
