@@ -101,7 +101,7 @@ func TestLiteralAndNestingAbuse(t *testing.T) {
 	c := startSession(t, cfg)
 	// A huge literal where a string is expected is refused before
 	// anything is read or allocated. QUIRK: go-imap sends no answer until
-	// the next line arrives (see docs/VIOLATIONS-imapd.md), so the client
+	// the next line arrives (see docs/VIOLATIONS.md), so the client
 	// here ends the line itself.
 	fmt.Fprintf(c.c, "a1 LOGIN {4294967295}\r\n\r\n")
 	if l := c.line(); !strings.HasPrefix(l, "a1 NO") && !strings.HasPrefix(l, "a1 BAD") {
@@ -128,7 +128,7 @@ func TestLiteralAndNestingAbuse(t *testing.T) {
 	c.ok("login u p")
 	// Non-synchronising literal over the limit: the server cannot refuse
 	// it before it arrives. QUIRK: go-imap answers NO and then reads the
-	// literal's bytes as commands (docs/VIOLATIONS-imapd.md); the test
+	// literal's bytes as commands (docs/VIOLATIONS.md); the test
 	// only checks nothing is stored and the session stays bounded.
 	fmt.Fprintf(c.c, "a3 APPEND INBOX {5000+}\r\n%s\r\n", strings.Repeat("x", 5000))
 	c.c.SetReadDeadline(time.Now().Add(10 * time.Second))

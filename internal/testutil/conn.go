@@ -13,7 +13,7 @@ import (
 // is what inetd hands a server on fd 0, so it exercises the same code.
 func SocketPair(t testing.TB) (server, client net.Conn) {
 	t.Helper()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,10 +31,12 @@ func SocketPair(t testing.TB) (server, client net.Conn) {
 }
 
 // SocketPairFiles returns the two ends of a socketpair as *os.File, for
-// handing one end to a child process as its stdin/stdout.
+// handing one end to a child process as its stdin/stdout. Both are
+// close-on-exec, so a child gets only the end given to it: a client end
+// leaked into another server would keep its session from seeing EOF.
 func SocketPairFiles(t testing.TB) (server, client *os.File) {
 	t.Helper()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
