@@ -50,12 +50,16 @@ type Runner struct {
 	Workers int
 }
 
-// DefaultRetry is the default retry schedule.
-var DefaultRetry = []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour}
+// DefaultRetry returns the default retry schedule.
+func DefaultRetry() []time.Duration {
+	return []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour}
+}
 
-func (r *Runner) defaults() {
+// withDefaults returns a copy of r with its zero fields filled in, so
+// that a run never writes to the Runner its caller holds.
+func (r Runner) withDefaults() *Runner {
 	if len(r.Retry) == 0 {
-		r.Retry = DefaultRetry
+		r.Retry = DefaultRetry()
 	}
 	if r.Expire == 0 {
 		r.Expire = 5 * 24 * time.Hour
@@ -75,6 +79,7 @@ func (r *Runner) defaults() {
 	if r.Workers <= 0 {
 		r.Workers = 8
 	}
+	return &r
 }
 
 // Stats counts what a run did.
@@ -85,7 +90,10 @@ type Stats struct {
 // RunOnce tries every entry that is due (all of them when force is set,
 // as "sendmail -q" does by hand) and returns what happened.
 func (r *Runner) RunOnce(ctx context.Context, force bool) (Stats, error) {
-	r.defaults()
+	return r.withDefaults().runOnce(ctx, force)
+}
+
+func (r *Runner) runOnce(ctx context.Context, force bool) (Stats, error) {
 	ids, err := r.Queue.ids()
 	if err != nil {
 		return Stats{}, err
