@@ -57,7 +57,8 @@ func NewApp() *cli.App {
 			"Maildirs and queues the rest for relay. Classic single-letter options are accepted\n" +
 			"(-t -i -oi -f -r -F -bm -bs -bp -q -qINTERVAL -v -N -R -V -C, other -o... ignored).\n" +
 			"Exit status: 0 accepted, 64 usage, 65 bad message, 67 unknown local user,\n" +
-			"69 unavailable, 73 cannot create, 75 temporary failure (nothing queued), 78 configuration.",
+			"69 refused, 70 internal error, 74 input error, 75 temporary failure (nothing queued),\n" +
+			"78 configuration. See sendmail(8).",
 		HideHelpCommand: true,
 		Flags:           flags(),
 		Action:          run,
@@ -71,14 +72,14 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Name: "fullname", Usage: "sender's full `NAME` for a From: header sendmail adds (-F)"},
 		&cli.BoolFlag{Name: "read-recipients", Usage: "take recipients from To, Cc and Bcc and remove Bcc (-t)"},
 		&cli.BoolFlag{Name: "ignore-dots", Usage: "a line with a lone dot does not end the message (-i, -oi)"},
-		&cli.StringFlag{Name: "mode", Usage: "bm (deliver, default), bs (SMTP on stdin/stdout), bp (list the queue), bv, bi", Value: "bm"},
+		&cli.StringFlag{Name: "mode", Usage: "`MODE`: bm (deliver, default), bs (SMTP on stdin/stdout), bp (list the queue), bv (verify recipients), bi (nothing)", Value: "bm"},
 		&cli.BoolFlag{Name: "queue-run", Usage: "deliver the queue (-q)"},
 		&cli.DurationFlag{Name: "queue-interval", Usage: "with --queue-run, keep running in the foreground, every `INTERVAL` and whenever mail is queued (-q30m)"},
 		&cli.BoolFlag{Name: "verbose", Usage: "report what is done on stderr (-v)"},
-		&cli.StringFlag{Name: "notify", Usage: "DSN NOTIFY for every recipient: NEVER or SUCCESS,FAILURE,DELAY (-N)"},
-		&cli.StringFlag{Name: "ret", Usage: "DSN RET: FULL or HDRS (-R)"},
+		&cli.StringFlag{Name: "notify", Usage: "DSN NOTIFY for every recipient: `DSN` is NEVER or SUCCESS,FAILURE,DELAY (-N)"},
+		&cli.StringFlag{Name: "ret", Usage: "DSN `RET`: FULL or HDRS (-R)"},
 		&cli.StringFlag{Name: "envid", Usage: "DSN envelope `ID` (-V)"},
-		&cli.StringFlag{Name: "body-type", Usage: "7BIT or 8BITMIME (-B)"},
+		&cli.StringFlag{Name: "body-type", Usage: "`TYPE`: 7BIT or 8BITMIME (-B)"},
 		&cli.StringFlag{Name: "users", Usage: "users `FILE` (Dovecot passwd-file) naming local users and their Maildirs"},
 		&cli.StringFlag{Name: "aliases", Usage: "aliases(5) `FILE`"},
 		&cli.BoolFlag{Name: "allow-pipes", Usage: "allow \"|command\" targets in the aliases file"},
@@ -93,6 +94,7 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Name: "retry", Usage: "retry schedule, comma-separated `DURATIONS`; the last repeats", Value: "1m,5m,15m,30m,1h,2h,4h"},
 		&cli.DurationFlag{Name: "expire", Usage: "bounce what is still queued after `DURATION` (RFC 5321 §4.5.4.1)", Value: 5 * 24 * time.Hour},
 		&cli.DurationFlag{Name: "warn-after", Usage: "send a delay notice once after `DURATION` (0: never)", Value: 4 * time.Hour},
+		&cli.Int64Flag{Name: "max-size", Usage: "refuse messages larger than `BYTES` (as smtpd's default)", Value: 35 << 20},
 		&cli.DurationFlag{Name: "timeout", Usage: "give up on one SMTP connection after `DURATION`", Value: 5 * time.Minute},
 		&cli.BoolFlag{Name: "json", Usage: "with -bp, one JSON object per queue entry per line"},
 	}

@@ -33,6 +33,7 @@ type Submission struct {
 	FullName       string // -F
 	ReadRecipients bool   // -t
 	IgnoreDots     bool   // -i / -oi
+	MaxSize        int64  // largest message in octets (LF line ends); 0 for no limit
 	Hostname       string // for Message-ID and a From without a domain
 	User           string // the invoking user's login name
 	Getenv         func(string) string
@@ -68,7 +69,7 @@ func Prepare(r io.Reader, s Submission) (*Prepared, error) {
 	if s.Now == nil {
 		s.Now = time.Now
 	}
-	br := &bodyReader{lr: lineio.NewReader(r, MaxLine), ignoreDots: s.IgnoreDots}
+	br := &bodyReader{lr: lineio.NewReader(r, MaxLine), ignoreDots: s.IgnoreDots, max: s.MaxSize}
 	hdr, err := readHeader(br)
 	if err != nil {
 		return nil, err
@@ -231,6 +232,7 @@ type bodyReader struct {
 	n          int // line number, for errors
 	pending    []byte
 	done       bool
+	max, size  int64 // the size limit (0: none) and the octets read so far
 }
 
 func (b *bodyReader) line() ([]byte, error) {
@@ -257,6 +259,10 @@ func (b *bodyReader) line() ([]byte, error) {
 	if !b.ignoreDots && string(line) == "." {
 		b.done = true
 		return nil, io.EOF
+	}
+	b.size += int64(len(line)) + 1
+	if b.max > 0 && b.size > b.max {
+		return nil, exitcode.Errorf(exitcode.DataErr, "line %d: message larger than %d octets (--max-size)", b.n, b.max)
 	}
 	return line, nil
 }

@@ -118,3 +118,14 @@ func TestPrepareBadRecipients(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 }
+
+func TestPrepareMaxSize(t *testing.T) {
+	p, err := Prepare(strings.NewReader("Subject: x\n\n"+strings.Repeat("y\n", 100)), Submission{MaxSize: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.ReadAll(p.Message())
+	if exitcode.Of(err) != exitcode.DataErr || !strings.Contains(err.Error(), "larger than 50 octets") {
+		t.Errorf("err %v", err)
+	}
+}

@@ -26,6 +26,7 @@ func submit(c *cli.Context, log *slog.Logger) error {
 		FullName:       c.String("fullname"),
 		ReadRecipients: c.Bool("read-recipients"),
 		IgnoreDots:     c.Bool("ignore-dots"),
+		MaxSize:        c.Int64("max-size"),
 		Hostname:       hostname(c),
 		Getenv:         os.Getenv,
 	}
