@@ -384,7 +384,7 @@ func (s *Session) Status(name string, opts *imap.StatusOptions) (*imap.StatusDat
 func (s *Session) Append(name string, r imap.LiteralReader, opts *imap.AppendOptions) (*imap.AppendData, error) {
 	d, err := s.folder(name)
 	if err != nil {
-		if err == errNoSuchMailbox {
+		if errors.Is(err, errNoSuchMailbox) {
 			return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTryCreate, Text: "No such mailbox"}
 		}
 		return nil, err

@@ -210,7 +210,7 @@ func (s *Session) copyTo(mb *mailbox, numSet imap.NumSet, dest string) (*imap.Co
 		return nil, nil, err
 	}
 	d, err := s.folder(dest)
-	if err == errNoSuchMailbox {
+	if errors.Is(err, errNoSuchMailbox) {
 		return nil, nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTryCreate, Text: "No such mailbox"}
 	}
 	if err != nil {
