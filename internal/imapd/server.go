@@ -24,24 +24,27 @@ import (
 // §6.2.3 LOGINDISABLED, RFC 8314), STARTTLS is offered only when a
 // certificate is configured and TLS is not already on.
 
-// Caps are the capabilities imapd announces beyond what go-imap adds by
-// itself (SASL-IR, LITERAL-, ENABLE, IDLE, UNSELECT, STARTTLS, AUTH=...).
-var Caps = imap.CapSet{
-	imap.CapIMAP4rev1:      {},
-	imap.CapIMAP4rev2:      {},
-	imap.CapNamespace:      {},
-	imap.CapUIDPlus:        {},
-	imap.CapESearch:        {},
-	imap.CapSearchRes:      {},
-	imap.CapListExtended:   {},
-	imap.CapListStatus:     {},
-	imap.CapMove:           {},
-	imap.CapStatusSize:     {},
-	imap.CapBinary:         {},
-	imap.CapChildren:       {},
-	imap.CapSpecialUse:     {},
-	imap.CapLiteralPlus:    {},
-	imap.CapUnauthenticate: {},
+// Caps returns the capabilities imapd announces beyond what go-imap adds
+// by itself (SASL-IR, LITERAL-, ENABLE, IDLE, UNSELECT, STARTTLS, AUTH=...).
+// Each call returns a fresh set, so a server may change its own.
+func Caps() imap.CapSet {
+	return imap.CapSet{
+		imap.CapIMAP4rev1:      {},
+		imap.CapIMAP4rev2:      {},
+		imap.CapNamespace:      {},
+		imap.CapUIDPlus:        {},
+		imap.CapESearch:        {},
+		imap.CapSearchRes:      {},
+		imap.CapListExtended:   {},
+		imap.CapListStatus:     {},
+		imap.CapMove:           {},
+		imap.CapStatusSize:     {},
+		imap.CapBinary:         {},
+		imap.CapChildren:       {},
+		imap.CapSpecialUse:     {},
+		imap.CapLiteralPlus:    {},
+		imap.CapUnauthenticate: {},
+	}
 }
 
 // ServeConn runs one IMAP session on c and returns when it ends. preauth,
@@ -67,7 +70,7 @@ func ServeConn(cfg *Config, c *netio.Conn, preauth *Account) {
 			}
 			return s, &imapserver.GreetingData{PreAuth: preauth != nil}, nil
 		},
-		Caps:         Caps,
+		Caps:         Caps(),
 		Logger:       printfLogger{log},
 		TLSConfig:    startTLS,
 		InsecureAuth: c.PlaintextAuthOK(),
