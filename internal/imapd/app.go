@@ -43,8 +43,8 @@ can serve the same Maildir. Plaintext LOGIN is refused (LOGINDISABLED) on an une
 connection from a non-loopback address. Started as root in stdin/stdout mode, imapd takes on
 the uid/gid of the user who logs in; it never serves a Maildir as root.
 
-Exit status: 0 success, 64 usage error, 69 service unavailable, 71 OS error (cannot listen),
-75 temporary failure, 78 configuration error.`,
+Exit status: 0 success, 64 usage error, 69 service unavailable, 70 internal error,
+71 OS error (cannot listen), 78 configuration error.`,
 		HideHelpCommand: true,
 		Flags:           flags,
 		Action:          run,
