@@ -236,13 +236,3 @@ func startDovecot(t testing.TB, bin string, users []byte, mailRoot string) (*Dov
 	t.Cleanup(stop)
 	return d, nil
 }
-
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}

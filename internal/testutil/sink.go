@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"fmt"
 	"net"
 	"os/exec"
 	"strconv"
@@ -8,16 +9,37 @@ import (
 	"time"
 )
 
-// FreePort returns a loopback TCP port that was free a moment ago, for
-// peers that cannot bind port 0 and report it (smtp-sink, Dovecot).
+// FreePort returns a loopback port that was free for both TCP and UDP a
+// moment ago, for peers that cannot bind port 0 and report it (smtp-sink,
+// Dovecot, NSD).
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
+}
+
+// freePort is FreePort for callers that report errors themselves.
+func freePort() (int, error) {
+	var err error
+	for range 50 {
+		var u net.PacketConn
+		u, err = net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := u.LocalAddr().(*net.UDPAddr).Port
+		var l net.Listener
+		l, err = net.Listen("tcp", u.LocalAddr().String())
+		u.Close()
+		if err == nil {
+			l.Close()
+			return port, nil
+		}
+	}
+	return 0, fmt.Errorf("no port free for both TCP and UDP on 127.0.0.1: %w", err)
 }
 
 // StartSMTPSink runs Postfix's smtp-sink on 127.0.0.1 with extra options

@@ -55,7 +55,7 @@ func StartNSD(t testing.TB) string {
 		t.Fatal(err)
 	}
 	for range 5 {
-		port := freePort(t)
+		port := testutil.FreePort(t)
 		conf := filepath.Join(dir, "nsd.conf")
 		if err := os.WriteFile(conf, fmt.Appendf(nil, nsdConf, dir, port), 0o644); err != nil {
 			t.Fatal(err)
@@ -107,27 +107,6 @@ func waitReady(addr string, exited <-chan struct{}) bool {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return false
-}
-
-// freePort returns a port that was free for both UDP and TCP on
-// 127.0.0.1 a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	for range 50 {
-		u, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := u.LocalAddr().(*net.UDPAddr).Port
-		l, err := net.Listen("tcp", u.LocalAddr().String())
-		u.Close()
-		if err == nil {
-			l.Close()
-			return port
-		}
-	}
-	t.Fatal("no free port")
-	return 0
 }
 
 // Dig runs dig against server for name/qtype and returns its "+short"
