@@ -183,12 +183,8 @@ func (c *headerCache) compact(live map[string]*entry) {
 		}
 		off = next
 	}
-	tmp := c.path + ".tmp"
-	if err := os.WriteFile(tmp, out.Bytes(), 0o600); err == nil {
-		if os.Rename(tmp, c.path) != nil {
-			os.Remove(tmp)
-		}
-	}
+	// A failure leaves the old file, which is still correct, only larger.
+	_ = writeFileAtomic(c.path, out.Bytes())
 	c.loaded = false
 	c.data = nil
 }

@@ -165,7 +165,16 @@ func (s *Session) subscriptions() map[string]bool {
 	return subs
 }
 
+// subscriptionsLock is the file whose flock guards the read-modify-write
+// of the subscriptions file.
+const subscriptionsLock = "imapd-subscriptions.lock"
+
 func (s *Session) setSubscribed(name string, on bool) error {
+	unlock, err := lockFile(filepath.Join(s.root.Path(), subscriptionsLock))
+	if err != nil {
+		return s.internal("subscribe", err)
+	}
+	defer unlock()
 	subs := s.subscriptions()
 	if isInbox(name) {
 		name = "INBOX"
@@ -188,12 +197,7 @@ func (s *Session) setSubscribed(name string, on bool) error {
 	}
 	slices.Sort(names)
 	path := filepath.Join(s.root.Path(), subscriptionsFile)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(strings.Join(names, "\n")+"\n"), 0o600); err != nil {
-		return s.internal("subscribe", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+	if err := writeFileAtomic(path, []byte(strings.Join(names, "\n")+"\n")); err != nil {
 		return s.internal("subscribe", err)
 	}
 	return nil

@@ -100,13 +100,8 @@ func saveSnapshot(mb *mailbox, st [3]stamp) {
 	}
 	b = binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
 	path := filepath.Join(mb.dir.Path(), snapshotFile)
-	tmp := path + ".tmp" + string(rune('0'+os.Getpid()%10))
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return
-	}
-	if os.Rename(tmp, path) != nil {
-		os.Remove(tmp)
-	}
+	// A failure leaves the old snapshot, which its stamps then reject.
+	_ = writeFileAtomic(path, b)
 }
 
 // loadSnapshot fills mb from the snapshot if it matches the stamps st.
