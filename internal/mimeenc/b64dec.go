@@ -71,6 +71,8 @@ func (d *B64Reader) Read(p []byte) (int, error) {
 
 // WriteTo decodes everything to w, without the copy Read makes, reading
 // ahead in a second goroutine.
+// On an error the read-ahead may still be blocked in a Read of the
+// source; neither the source nor this Reader may be used again.
 func (d *B64Reader) WriteTo(w io.Writer) (int64, error) {
 	var total int64
 	var pf *prefetcher

@@ -96,6 +96,8 @@ func (d *QPReader) Read(p []byte) (int, error) {
 }
 
 // WriteTo decodes everything to w, reading ahead in a second goroutine.
+// On an error the read-ahead may still be blocked in a Read of the
+// source; neither the source nor this Reader may be used again.
 func (d *QPReader) WriteTo(w io.Writer) (int64, error) {
 	var total int64
 	var pf *prefetcher

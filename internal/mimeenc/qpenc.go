@@ -105,6 +105,8 @@ func (e *QPWriter) Write(p []byte) (int, error) {
 
 // ReadFrom encodes everything r gives until EOF, reading ahead in a
 // second goroutine. It does not Close.
+// On an error the read-ahead may still be blocked in a Read of r;
+// r must not be used again.
 func (e *QPWriter) ReadFrom(r io.Reader) (int64, error) {
 	if e.closed {
 		return 0, errClosed
