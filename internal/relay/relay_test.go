@@ -37,8 +37,7 @@ func TestSmarthostAccepts(t *testing.T) {
 			t.Fatalf("recipient %d: %+v", i, r)
 		}
 	}
-	time.Sleep(100 * time.Millisecond)
-	files, _ := filepath.Glob(filepath.Join(dump, "*"))
+	files := testutil.WaitFiles(t, dump, 1, 10*time.Second)
 	if len(files) != 1 {
 		t.Fatalf("dumped %d transactions", len(files))
 	}

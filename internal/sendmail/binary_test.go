@@ -74,8 +74,7 @@ func TestGitSendEmailThroughQueueToSink(t *testing.T) {
 	if list := queued(t, q); len(list) != 0 {
 		t.Fatalf("queue not empty after delivery: %+v", list)
 	}
-	time.Sleep(100 * time.Millisecond)
-	files, _ := filepath.Glob(filepath.Join(dump, "*"))
+	files := testutil.WaitFiles(t, dump, 1, 10*time.Second)
 	if len(files) != 1 {
 		t.Fatalf("sink got %d messages", len(files))
 	}

@@ -58,15 +58,24 @@ func TestRunnerKilledAtRandom(t *testing.T) {
 			t.Errorf("%s/ holds %d files", sub, len(es))
 		}
 	}
-	time.Sleep(200 * time.Millisecond)
-	seen := map[string]int{}
-	files, _ := filepath.Glob(filepath.Join(dump, "*"))
+	// Every message was accepted before the last run exited, but the sink
+	// may still be writing its files: wait for all n subjects, bounded.
+	var files []string
+	var seen map[string]int
 	re := regexp.MustCompile(`Subject: (msg-\d+)`)
-	for _, f := range files {
-		b, _ := os.ReadFile(f)
-		if m := re.FindSubmatch(b); m != nil {
-			seen[string(m[1])]++
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		files = testutil.WaitFiles(t, dump, n, 10*time.Second)
+		seen = map[string]int{}
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			if m := re.FindSubmatch(b); m != nil {
+				seen[string(m[1])]++
+			}
 		}
+		if len(seen) == n || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	for i := 0; i < n; i++ {
 		if s := fmt.Sprintf("msg-%03d", i); seen[s] == 0 {

@@ -71,8 +71,7 @@ func TestDirectMXDelivery(t *testing.T) {
 	if !strings.Contains(r.stderr, "relay=mx2.example.net") {
 		t.Errorf("not delivered through the backup MX:\n%s", r.stderr)
 	}
-	time.Sleep(100 * time.Millisecond)
-	files, _ := filepath.Glob(filepath.Join(dump, "*"))
+	files := testutil.WaitFiles(t, dump, 1, 10*time.Second)
 	if len(files) != 1 {
 		t.Fatalf("sink got %d messages", len(files))
 	}

@@ -59,8 +59,7 @@ func TestRelayThroughQueue(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("sendmail -q: %v\n%s", err, out)
 	}
-	time.Sleep(100 * time.Millisecond)
-	files, _ := filepath.Glob(filepath.Join(dump, "*"))
+	files := testutil.WaitFiles(t, dump, 1, 10*time.Second)
 	if len(files) != 1 {
 		t.Fatalf("sink got %d messages", len(files))
 	}
