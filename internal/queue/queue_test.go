@@ -182,17 +182,27 @@ func TestOpenRefusesUnsafe(t *testing.T) {
 
 func TestWaitWakesOnEnqueue(t *testing.T) {
 	q := testQueue(t)
-	done := make(chan time.Duration)
+	done := make(chan struct{})
 	go func() {
-		start := time.Now()
 		q.Wait(context.Background(), time.Minute)
-		done <- time.Since(start)
+		close(done)
 	}()
-	time.Sleep(100 * time.Millisecond)
-	q.Enqueue(Envelope{From: "a@b", Recipients: []Recipient{{Addr: "c@d"}}}, strings.NewReader("x"))
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("Wait did not return after an enqueue")
+	// Wait may not be watching yet when the first message arrives, so
+	// keep enqueueing until it returns: it must return well before its
+	// one-minute period, and the bound below only stops a broken test.
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	bound := time.After(30 * time.Second)
+	for {
+		if _, err := q.Enqueue(Envelope{From: "a@b", Recipients: []Recipient{{Addr: "c@d"}}}, strings.NewReader("x")); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-done:
+			return
+		case <-bound:
+			t.Fatal("Wait did not return after enqueues")
+		case <-tick.C:
+		}
 	}
 }
