@@ -15,62 +15,55 @@ import (
 
 // NewApp returns the b64mime command-line application.
 func NewApp() *cli.App {
+	codec := &filter.Codec{
+		Encoding: 'B',
+		Lenient:  "decoding: skip characters outside the alphabet and bad padding instead of failing",
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "wrap", Aliases: []string{"w"}, Value: 76, Usage: "encoding: `COLS` characters per line, 0 for no line breaks"},
+			&cli.BoolFlag{Name: "portable", Usage: "use the portable codec instead of the SIMD one (same output, slower)"},
+		},
+		Check:  check,
+		Encode: encode,
+		Decode: decode,
+	}
 	return &cli.App{
 		Name:      "b64mime",
 		Usage:     "MIME base64 encode or decode (RFC 2045 §6.8), or RFC 2047 B header words",
-		UsageText: "b64mime [-d] [-w COLS] [--crlf] [--lenient] [-o FILE] [FILE]\n   b64mime --header [--charset CHARSET] [--field NAME] [--crlf] [FILE]\n   b64mime -d --header [--lenient] [FILE]",
+		UsageText: "b64mime [-d] [-w COLS] [--crlf] [--lenient] [--portable] [-o FILE] [FILE]\n   b64mime --header [--charset CHARSET] [--field NAME] [--crlf] [-o FILE] [FILE]\n   b64mime -d --header [--lenient] [-o FILE] [FILE]",
 		Description: "Reads FILE (or standard input, also for \"-\") and writes standard output (or -o FILE).\n" +
 			"Decoding ignores line breaks and white space; anything else outside the alphabet is an error.\n" +
 			"Exit status: 0 success; 64 usage error; 65 malformed input (the message names the byte offset;\n" +
 			"standard output may hold the data decoded before it, -o FILE is not created); 74 I/O error; 78 bad --config file.",
 		HideHelpCommand: true,
-		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "decode", Aliases: []string{"d"}, Usage: "decode instead of encoding"},
-			&cli.IntFlag{Name: "wrap", Aliases: []string{"w"}, Value: 76, Usage: "encoding: `COLS` characters per line, 0 for no line breaks"},
-			&cli.BoolFlag{Name: "crlf", Usage: "write CR LF line ends instead of LF"},
-			&cli.BoolFlag{Name: "lenient", Usage: "decoding: skip characters outside the alphabet and bad padding instead of failing"},
-			&cli.BoolFlag{Name: "header", Usage: "RFC 2047 encoded-words: encode each input line as a header value, or decode every encoded-word"},
-			&cli.StringFlag{Name: "charset", Value: "UTF-8", Usage: "--header: the `CHARSET` to encode to (the input is UTF-8)"},
-			&cli.StringFlag{Name: "field", Usage: "--header: start each output with \"`NAME`: \" and count it in the first line"},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE`, created only when all went well"},
-			&cli.BoolFlag{Name: "portable", Usage: "use the portable codec instead of the SIMD one (same output, slower)"},
-		},
-		Action: run,
+		Flags:           codec.AppFlags(),
+		Action:          codec.Action,
 	}
 }
 
-func run(c *cli.Context) error {
-	wrap := c.Int("wrap")
-	if wrap < 0 {
+func check(c *cli.Context) error {
+	if c.Int("wrap") < 0 {
 		return cmdutil.UsageError("--wrap must be 0 or more")
 	}
+	return nil
+}
+
+func options(c *cli.Context) mimeenc.B64Options {
+	wrap := c.Int("wrap")
 	if wrap == 0 {
 		wrap = -1 // no line breaks
 	}
-	if !c.Bool("header") && (c.IsSet("charset") || c.IsSet("field")) {
-		return cmdutil.UsageError("--charset and --field need --header")
+	return mimeenc.B64Options{Wrap: wrap, CRLF: c.Bool("crlf"), Lenient: c.Bool("lenient"), Portable: c.Bool("portable")}
+}
+
+func encode(c *cli.Context, w io.Writer, r io.Reader) error {
+	e := mimeenc.NewB64Writer(w, options(c))
+	if _, err := e.ReadFrom(r); err != nil {
+		return err
 	}
-	wopt := mimeenc.WordOptions{Encoding: 'B', Charset: c.String("charset"), Field: c.String("field"), CRLF: c.Bool("crlf")}
-	if c.Bool("header") && !c.Bool("decode") {
-		if _, err := mimeenc.EncodeWords("", wopt); err != nil {
-			return cmdutil.UsageError("%v", err)
-		}
-	}
-	opt := mimeenc.B64Options{Wrap: wrap, CRLF: c.Bool("crlf"), Lenient: c.Bool("lenient"), Portable: c.Bool("portable")}
-	return filter.Run(c, func(w io.Writer, r io.Reader) error {
-		switch {
-		case c.Bool("header") && c.Bool("decode"):
-			return mimeenc.DecodeWordLines(w, r, c.Bool("lenient"))
-		case c.Bool("header"):
-			return mimeenc.EncodeWordLines(w, r, wopt)
-		case c.Bool("decode"):
-			_, err := mimeenc.NewB64Reader(r, opt).WriteTo(w)
-			return err
-		}
-		e := mimeenc.NewB64Writer(w, opt)
-		if _, err := e.ReadFrom(r); err != nil {
-			return err
-		}
-		return e.Close()
-	})
+	return e.Close()
+}
+
+func decode(c *cli.Context, w io.Writer, r io.Reader) error {
+	_, err := mimeenc.NewB64Reader(r, options(c)).WriteTo(w)
+	return err
 }
