@@ -124,8 +124,8 @@ func run(c *cli.Context) error {
 		cfg.Auth = checkpasswordAuth(argv)
 	}
 
-	err := netio.Serve(context.Background(), opts, func(_ context.Context, conn *netio.Conn) {
-		ServeConn(cfg, conn, preauth)
+	err := netio.Serve(c.Context, opts, func(ctx context.Context, conn *netio.Conn) {
+		ServeConn(ctx, cfg, conn, preauth)
 	})
 	if err != nil {
 		var ee *exitcode.Error

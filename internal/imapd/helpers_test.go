@@ -51,7 +51,7 @@ func startSession(t testing.TB, cfg *Config) *client {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
-	go func() { ServeConn(cfg, nc, nil); close(done) }()
+	go func() { ServeConn(context.Background(), cfg, nc, nil); close(done) }()
 	t.Cleanup(func() { cli.Close(); <-done })
 	c := &client{t: t, c: cli, r: bufio.NewReader(cli)}
 	c.c.SetDeadline(time.Now().Add(30 * time.Second))

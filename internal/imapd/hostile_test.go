@@ -204,7 +204,7 @@ func TestStartTLSInjection(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
-	go func() { ServeConn(cfg, nc, nil); close(done) }()
+	go func() { ServeConn(context.Background(), cfg, nc, nil); close(done) }()
 	c := &client{t: t, c: cli, r: bufio.NewReader(cli)}
 	cli.SetDeadline(time.Now().Add(20 * time.Second))
 	g := c.line()
@@ -241,7 +241,7 @@ func TestImplicitTLS(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		ServeConn(testConfig(t, dir), nc, nil)
+		ServeConn(context.Background(), testConfig(t, dir), nc, nil)
 	}()
 	tc := tls.Client(cli, &tls.Config{InsecureSkipVerify: true})
 	tc.SetDeadline(time.Now().Add(20 * time.Second))

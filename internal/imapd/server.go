@@ -1,6 +1,7 @@
 package imapd
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
@@ -49,7 +50,11 @@ func Caps() imap.CapSet {
 
 // ServeConn runs one IMAP session on c and returns when it ends. preauth,
 // when set, starts the session logged in as that account (PREAUTH).
-func ServeConn(cfg *Config, c *netio.Conn, preauth *Account) {
+// When the server shuts down (c.Draining), the session ends with an
+// untagged BYE (RFC 3501 §7.1.5) as soon as it waits for the client: at
+// once between commands and during IDLE, after the command in progress
+// otherwise. ctx ending (the server's grace is over) ends it at once.
+func ServeConn(ctx context.Context, cfg *Config, c *netio.Conn, preauth *Account) {
 	log := cfg.Logger.With("remote", c.Peer.RemoteAddr)
 	var remote netip.Addr
 	if c.Peer.RemoteAddr.IsValid() {
@@ -61,9 +66,14 @@ func ServeConn(cfg *Config, c *netio.Conn, preauth *Account) {
 	}
 	scfg := *cfg
 	scfg.Logger = log
+	dc := &drainConn{}
 	srv := imapserver.New(&imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			s, err := NewSession(&scfg, remote, preauth)
+		NewSession: func(ic *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			dc.setBye(func() {
+				log.Info("shutting down: BYE")
+				ic.Bye("Server shutting down")
+			})
+			s, err := NewSession(ctx, &scfg, remote, preauth)
 			if err != nil {
 				log.Error("session", "err", err)
 				return nil, nil, &imap.Error{Type: imap.StatusResponseTypeBye, Text: "Mailbox unavailable"}
@@ -81,10 +91,80 @@ func ServeConn(cfg *Config, c *netio.Conn, preauth *Account) {
 	if c.TLS() {
 		nc = c.Conn
 	}
-	ln := newOneConnListener(newBatchConn(nc))
+	dc.Conn = newBatchConn(nc)
+	ln := newOneConnListener(dc)
+	go func() {
+		select {
+		case <-c.Draining():
+			dc.drain()
+		case <-ctx.Done():
+			dc.drain()
+		case <-ln.done:
+		}
+	}()
 	srv.Serve(ln)
 	<-ln.done
 	c.Close()
+}
+
+// drainConn says BYE once shutdown has begun and the server waits for
+// the client (is reading), so that a command in progress is finished
+// and answered first.
+type drainConn struct {
+	net.Conn
+	mu       sync.Mutex
+	reading  bool
+	draining bool
+	bye      func()
+	once     sync.Once
+}
+
+func (c *drainConn) setBye(f func()) {
+	c.mu.Lock()
+	c.bye = f
+	c.mu.Unlock()
+}
+
+// sayBye sends the BYE and closes the connection, once.
+func (c *drainConn) sayBye() {
+	c.mu.Lock()
+	f := c.bye
+	c.mu.Unlock()
+	c.once.Do(func() {
+		if f != nil {
+			f()
+		} else {
+			c.Conn.Close()
+		}
+	})
+}
+
+// drain marks the connection as shutting down, saying BYE now if the
+// server is waiting for the client.
+func (c *drainConn) drain() {
+	c.mu.Lock()
+	c.draining = true
+	reading := c.reading
+	c.mu.Unlock()
+	if reading {
+		c.sayBye()
+	}
+}
+
+func (c *drainConn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	if c.draining {
+		c.mu.Unlock()
+		c.sayBye()
+		return 0, net.ErrClosed
+	}
+	c.reading = true
+	c.mu.Unlock()
+	n, err := c.Conn.Read(p)
+	c.mu.Lock()
+	c.reading = false
+	c.mu.Unlock()
+	return n, err
 }
 
 // printfLogger adapts slog to go-imap's Logger.

@@ -62,6 +62,7 @@ type Config struct {
 // implements imapserver.Session and the extension interfaces imapd
 // announces.
 type Session struct {
+	ctx    context.Context // ends when the server gives up on the session
 	cfg    *Config
 	remote netip.Addr
 	log    *slog.Logger
@@ -78,9 +79,10 @@ var (
 )
 
 // NewSession starts a session for a client at remote (zero for a local
-// pipe). With preauth set the session starts logged in (PREAUTH).
-func NewSession(cfg *Config, remote netip.Addr, preauth *Account) (*Session, error) {
-	s := &Session{cfg: cfg, remote: remote, log: cfg.Logger}
+// pipe). With preauth set the session starts logged in (PREAUTH). ctx
+// bounds the work done for the client (password checks).
+func NewSession(ctx context.Context, cfg *Config, remote netip.Addr, preauth *Account) (*Session, error) {
+	s := &Session{ctx: ctx, cfg: cfg, remote: remote, log: cfg.Logger}
 	if preauth != nil {
 		if err := s.enter(preauth); err != nil {
 			return nil, err
@@ -104,7 +106,7 @@ func (s *Session) Login(user, pass string) error {
 	if s.cfg.Auth == nil {
 		return imapserver.ErrAuthFailed
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 	defer cancel()
 	acct, err := s.cfg.Auth(ctx, user, pass)
 	if err != nil {

@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -120,7 +121,7 @@ func TestLoginPenalty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go ServeConn(cfg, nc, nil)
+	go ServeConn(context.Background(), cfg, nc, nil)
 	c := &client{t: t, c: cli, r: bufio.NewReader(cli)}
 	cli.SetDeadline(time.Now().Add(20 * time.Second))
 	c.line()
