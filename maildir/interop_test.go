@@ -79,13 +79,11 @@ func runIMAP(t *testing.T, dv *testutil.Dovecot, actions ...[]string) imapResult
 	})
 	cmd := exec.Command(py, "-c", imapScript)
 	cmd.Stdin = strings.NewReader(string(req))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		stderr := ""
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		t.Fatalf("imaplib: %v\n%s\ndovecot log:\n%s", err, stderr, dv.ReadLog())
+		t.Fatalf("imaplib: %v\n%s\ndovecot log:\n%s", err, stderr.String(), dv.ReadLog())
 	}
 	var res imapResult
 	if err := json.Unmarshal(out, &res); err != nil {

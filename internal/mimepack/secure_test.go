@@ -45,12 +45,11 @@ func runEnv(t *testing.T, env []string, stdin []byte, args ...string) (string, s
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return out.String(), errb.String(), ee.ExitCode()
-	} else if err != nil {
+	code := testutil.ExitCode(err)
+	if code < 0 {
 		t.Fatal(err)
 	}
-	return out.String(), errb.String(), 0
+	return out.String(), errb.String(), code
 }
 
 // firstPart cuts the first body part of a multipart/signed message the

@@ -24,10 +24,8 @@ func run(t *testing.T, stdin string, args ...string) (string, string, int) {
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
+	code := testutil.ExitCode(err)
+	if code < 0 {
 		t.Fatal(err)
 	}
 	return out.String(), errb.String(), code

@@ -27,10 +27,8 @@ func sendmail(t *testing.T, stdin string, args ...string) run {
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.Env = append(os.Environ(), "USER=tester", "NAME=Test User")
 	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
+	code := testutil.ExitCode(err)
+	if code < 0 {
 		t.Fatal(err)
 	}
 	return run{out.String(), errb.String(), code}

@@ -108,14 +108,11 @@ userdb {
 	adm := func(args ...string) (string, int) {
 		cmd := exec.Command(doveadm, append([]string{"-c", conf}, args...)...)
 		out, err := cmd.CombinedOutput()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return string(out), ee.ExitCode()
-		}
-		if err != nil {
+		code := testutil.ExitCode(err)
+		if code < 0 {
 			t.Fatal(err)
 		}
-		return string(out), 0
+		return string(out), code
 	}
 
 	db, err := Open(usersFile)
