@@ -2,14 +2,18 @@ package maildir
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"mailtk/internal/testutil"
 )
 
 func newDir(t testing.TB) *Dir {
@@ -435,18 +439,21 @@ func TestCheck(t *testing.T) {
 // systems (EXDEV), DeliverMany copies the message into the other Maildir.
 func TestDeliverManyAcrossFileSystems(t *testing.T) {
 	shm, err := os.MkdirTemp("/dev/shm", "maildir-test-")
-	if err != nil {
-		t.Skipf("no /dev/shm to put a second file system under test: %v", err)
-	}
+	testutil.Require(t, fmt.Sprintf("a writable /dev/shm as a second file system (%v)", err), err == nil)
 	t.Cleanup(func() { os.RemoveAll(shm) })
 	other, err := Create(filepath.Join(shm, "Maildir"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	local := newDir(t)
-	if err := os.Link(filepath.Join(local.Path(), "..", "Maildir"), filepath.Join(shm, "probe")); err == nil {
-		t.Skip("/dev/shm is on the same file system as the test's temp dir")
+	// A hard link to a file (not a directory, which never links) tells
+	// whether the two are really different file systems.
+	probe := filepath.Join(filepath.Dir(local.Path()), "probe")
+	if err := os.WriteFile(probe, nil, 0o600); err != nil {
+		t.Fatal(err)
 	}
+	err = os.Link(probe, filepath.Join(shm, "probe"))
+	testutil.Require(t, "/dev/shm on another file system than the test's temp dir", errors.Is(err, syscall.EXDEV))
 	when := time.Date(2021, 1, 2, 3, 4, 5, 0, time.UTC)
 	msgs, err := DeliverManyWith(strings.NewReader("Subject: x\r\n\r\ny\r\n"), []*Dir{local, other}, DeliverOptions{Time: when})
 	if err != nil {

@@ -55,3 +55,23 @@ func SystemPython(t testing.TB) string {
 	}
 	return Python(t)
 }
+
+// Require skips the test when ok is false, giving what as the missing
+// prerequisite (root, /dev/shm, IPv6 on loopback, ...), or fails it when
+// MAILTK_REQUIRE_PEERS is set, so that CI never skips a test silently.
+func Require(t testing.TB, what string, ok bool) {
+	t.Helper()
+	if ok {
+		return
+	}
+	if os.Getenv(RequirePeersEnv) != "" {
+		t.Fatalf("%s is required and %s is set", what, RequirePeersEnv)
+	}
+	t.Skipf("%s is required (set %s to make this a failure)", what, RequirePeersEnv)
+}
+
+// Root requires the test to run as root (see Require).
+func Root(t testing.TB) {
+	t.Helper()
+	Require(t, "running as root", os.Getuid() == 0)
+}
