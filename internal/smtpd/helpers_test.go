@@ -2,15 +2,8 @@ package smtpd
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -204,36 +197,11 @@ func (s *syncBuf) String() string {
 	return s.b.String()
 }
 
-// cert writes a self-signed certificate for localhost/127.0.0.1 and
-// returns the file names.
+// cert writes a self-signed certificate for localhost/127.0.0.1 into the
+// world's directory and returns the file names.
 func (w *world) cert() (certFile, keyFile string) {
 	w.t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "foo.com"},
-		DNSNames:     []string{"foo.com", "localhost"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	kb, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	certFile = w.write("cert.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
-	keyFile = w.write("key.pem", string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})))
-	os.Chmod(keyFile, 0o600)
-	return certFile, keyFile
+	return testutil.TLSCert(w.t, w.root)
 }
 
 // dial connects to addr and returns a line-oriented client.

@@ -3,6 +3,7 @@ package smtpd
 import (
 	"bufio"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"os/exec"
 	"syscall"
@@ -75,7 +76,7 @@ func TestStartTLSInjectionBinary(t *testing.T) {
 	pem, _ := os.ReadFile(cert)
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
-	tc := tls.Client(c.c, &tls.Config{RootCAs: pool, ServerName: "foo.com"})
+	tc := tls.Client(c.c, &tls.Config{RootCAs: pool, ServerName: "localhost"})
 	if err := tc.Handshake(); err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +136,11 @@ func TestTimeouts(t *testing.T) {
 	c := dial(t, addr)
 	c.expect("220 ")
 	c.expect("421 4.4.2")
-	c = dial(t, addr)
+	// The DATA timeout runs on an inetd-style session, so that the test
+	// can wait for the process to exit before looking at the Maildir:
+	// nothing may be stored, not even late.
+	conn, cmd, _ := w.stdio(w.args("--timeout", "400ms", "--data-timeout", "400ms"))
+	c = newClient(t, conn)
 	c.expect("220 ")
 	c.send("EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<jones@foo.com>\r\nDATA\r\n")
 	c.expect("250-")
@@ -144,7 +149,7 @@ func TestTimeouts(t *testing.T) {
 	c.expect("354 ")
 	c.send("Subject: never finished\r\n")
 	c.expect("421 4.4.2")
-	time.Sleep(100 * time.Millisecond)
+	waitExit(t, cmd)
 	if n := len(w.messages("jones")); n != 0 {
 		t.Fatalf("%d messages stored", n)
 	}
@@ -229,14 +234,12 @@ func TestGracefulShutdown(t *testing.T) {
 // TestDiskFull: a full file system gives 452 4.3.1 and leaves no partial
 // file; the next, smaller message is delivered.
 func TestDiskFull(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("mounting a small tmpfs needs root")
-	}
+	testutil.Root(t) // to mount a small tmpfs
 	w := newWorld(t)
 	mnt := filepath.Join(w.root, "small")
 	os.Mkdir(mnt, 0o755)
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256k,uid=65534,gid=65534,mode=0755", "tmpfs", mnt).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
+		testutil.Require(t, fmt.Sprintf("mounting a tmpfs (%v %s)", err, out), false)
 	}
 	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
 	md := filepath.Join(mnt, "Maildir")
@@ -267,5 +270,20 @@ func TestDiskFull(t *testing.T) {
 	s.expect("221 ")
 	if n := len(readNew(t, md)); n != 1 {
 		t.Errorf("%d messages after the small one, want 1", n)
+	}
+}
+
+// waitExit waits for a server started by stdio to end its session and
+// exit, failing the test if it is still running after a generous bound.
+func waitExit(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatal("smtpd still running 20 s after its session ended")
 	}
 }
