@@ -26,8 +26,14 @@ func TLSCert(t testing.TB, dir string) (certFile, keyFile string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A random serial, so that two certificates made in one test (a
+	// reload, a second server) are never taken for the same one.
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
+		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: "localhost"},
 		DNSNames:     []string{"localhost"},
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
