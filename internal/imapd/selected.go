@@ -8,7 +8,6 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-message/textproto"
-	"github.com/fsnotify/fsnotify"
 
 	"mailtk/maildir"
 )
@@ -305,23 +304,25 @@ func (s *Session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string
 // Idle implements imapserver.Session (RFC 2177): report changes as they
 // happen. inotify on new/ and cur/ wakes the session at once; a periodic
 // rescan covers file systems without inotify (NFS) and missed events.
+// After the kernel reports lost events (queue overflow) the session
+// rescans at once and keeps the short poll interval.
 func (s *Session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 	mb := s.mb
 	interval := s.cfg.PollInterval
 	if interval <= 0 {
 		interval = 30 * time.Second
 	}
-	var events <-chan fsnotify.Event
+	var wake, lost <-chan struct{}
 	if mb != nil {
-		if wt, err := fsnotify.NewWatcher(); err == nil {
-			defer wt.Close()
-			ok := wt.Add(mb.dir.Path()+"/"+maildir.SubNew) == nil
-			ok = wt.Add(mb.dir.Path()+"/"+maildir.SubCur) == nil && ok
-			if ok {
-				events = wt.Events
-			}
+		n := s.cfg.Notifier
+		if n == nil {
+			n = NewNotifier()
+			defer n.Close()
 		}
-		if events == nil && interval > time.Second {
+		if wt, err := n.watch(mb.dir.Path()+"/"+maildir.SubNew, mb.dir.Path()+"/"+maildir.SubCur); err == nil {
+			defer n.release(wt)
+			wake, lost = wt.wake, wt.lost
+		} else if interval > time.Second {
 			interval = time.Second
 		}
 	}
@@ -338,11 +339,18 @@ func (s *Session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 		case <-stop:
 			return nil
 		case <-tick.C:
-		case <-events:
-			// Let a burst of renames settle, then drain it.
+		case <-lost:
+			if interval > time.Second {
+				interval = time.Second
+				tick.Reset(interval)
+			}
+		case <-wake:
+			// Let a burst of renames settle; the wake-up they leave
+			// behind costs at most one more rescan.
 			time.Sleep(20 * time.Millisecond)
-			for len(events) > 0 {
-				<-events
+			select {
+			case <-wake:
+			default:
 			}
 		}
 	}

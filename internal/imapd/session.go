@@ -56,6 +56,9 @@ type Config struct {
 	// PollInterval is how often IDLE rescans the folder when inotify
 	// cannot watch it (and as a safety net when it can).
 	PollInterval time.Duration
+	// Notifier, shared by the sessions of a process, wakes IDLE on
+	// changes. Nil gives each IDLE its own inotify instance.
+	Notifier *Notifier
 }
 
 // Session is one client's IMAP session over a Maildir++ tree. It
