@@ -59,7 +59,8 @@ func run(c *cli.Context) error {
 	if c.Bool("debug") {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level})).With("prog", "imapd")
+	// Under inetd stderr is the client's socket: log to syslog instead.
+	log := slog.New(slog.NewTextHandler(netio.LogWriter(c.App.ErrWriter), &slog.HandlerOptions{Level: level})).With("prog", "imapd")
 	opts := netio.OptionsFromCLI(c)
 	opts.Logger = log
 	limit := c.Int64("append-limit")
