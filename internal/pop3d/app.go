@@ -65,7 +65,7 @@ func run(c *cli.Context) error {
 	if c.Bool("debug") {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level})).With("prog", "pop3d")
+	log := slog.New(slog.NewTextHandler(netio.LogWriter(c.App.ErrWriter), &slog.HandlerOptions{Level: level})).With("prog", "pop3d")
 	opts := netio.OptionsFromCLI(c)
 	opts.Logger = log
 

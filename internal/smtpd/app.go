@@ -74,7 +74,7 @@ func run(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return exitcode.Errorf(exitcode.Usage, "unexpected argument %q", c.Args().First())
 	}
-	log := slog.New(slog.NewTextHandler(logWriter(c.App.ErrWriter), nil))
+	log := slog.New(slog.NewTextHandler(netio.LogWriter(c.App.ErrWriter), nil))
 	if spec := c.String("run-as"); spec != "" {
 		var uid, gid int
 		if _, err := fmt.Sscanf(spec, "%d:%d", &uid, &gid); err != nil {
