@@ -27,7 +27,7 @@ type PenaltyOptions struct {
 
 // Penalty slows down password guessing: each failed login from an
 // address doubles the delay before the server answers it (Base, 2·Base,
-// 4·Base, … up to Max), a success clears it, and an address is forgotten
+// 4·Base, … up to Max), a success halves the count (see Success), and an address is forgotten
 // Forget after its last failure. smtpd AUTH, pop3d and imapd share one
 // per process. Memory is bounded: past Size addresses, the least recently
 // failed one is forgotten. IPv6 addresses count per /64, like the
@@ -126,12 +126,25 @@ func (p *Penalty) Fail(ip netip.Addr) time.Duration {
 	return p.delayFor(e.fails)
 }
 
-// Success forgets ip's failures.
+// Success halves ip's failure count (rounding down), forgetting the
+// address when none are left. It does not clear the count: the address
+// may be a NAT shared by many users, or one attacker with one valid
+// account of their own, who could otherwise reset the penalty with a
+// good login between guesses. Halving lets a user who mistyped a
+// password recover within a few good logins, while an attacker who puts
+// k guesses between good logins settles at k failures and their delay,
+// instead of starting each round from none.
 func (p *Penalty) Success(ip netip.Addr) {
 	key := ipKey(ip.Unmap())
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if el, ok := p.m[key]; ok {
+	el, ok := p.m[key]
+	if !ok {
+		return
+	}
+	e := el.Value.(*penaltyEntry)
+	e.fails /= 2
+	if e.fails == 0 {
 		p.lru.Remove(el)
 		delete(p.m, key)
 	}

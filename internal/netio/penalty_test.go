@@ -32,9 +32,16 @@ func TestPenalty(t *testing.T) {
 	if d := p.Delay(netip.MustParseAddr("192.0.2.2")); d != 0 {
 		t.Fatalf("Delay of a stranger %v", d)
 	}
-	p.Success(a)
-	if d := p.Delay(a); d != 0 {
-		t.Fatalf("after Success: %v", d)
+	// A good login halves the count (5, 2, 1, 0) rather than clearing
+	// it, so one valid account cannot reset the penalty between guesses.
+	for _, want := range []time.Duration{2 * time.Second, time.Second, 0} {
+		p.Success(a)
+		if d := p.Delay(a); d != want {
+			t.Fatalf("after Success: %v, want %v", d, want)
+		}
+	}
+	if n := p.Len(); n != 0 {
+		t.Fatalf("Len %d after the count reached zero, want 0", n)
 	}
 
 	// Forgotten after Forget.
