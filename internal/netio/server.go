@@ -3,6 +3,7 @@ package netio
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"net/netip"
 	"sync"
@@ -59,7 +60,7 @@ func (s *server) acceptLoop(ln namedListener) error {
 			if errorsIsClosed(err) {
 				return nil
 			}
-			if ne, ok := err.(net.Error); ok && ne.Timeout() || isTemporary(err) {
+			if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
 				// EMFILE, ECONNABORTED and the like: wait and retry,
 				// as net/http does.
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
@@ -89,8 +90,8 @@ func (s *server) acceptLoop(ln namedListener) error {
 
 // isTemporary reports errors an accept loop should survive.
 func isTemporary(err error) bool {
-	t, ok := err.(interface{ Temporary() bool })
-	return ok && t.Temporary()
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
 }
 
 func (s *server) release() {
