@@ -337,3 +337,21 @@ func TestListenErrors(t *testing.T) {
 		t.Errorf("--tls-implicit without a certificate: %v", err)
 	}
 }
+
+func TestOptionsMulti(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		o    Options
+		want bool
+	}{
+		{"stdio", Options{LookupEnv: envMap(nil)}, false},
+		{"listen", Options{Listen: []string{"127.0.0.1:0"}, LookupEnv: envMap(nil)}, true},
+		{"LISTEN_FDS", Options{LookupEnv: envMap(map[string]string{"LISTEN_FDS": "1"})}, true},
+		{"LISTEN_FDS via Getenv", Options{Getenv: func(k string) string { return map[string]string{"LISTEN_FDS": "2"}[k] }}, true},
+		{"other variables", Options{LookupEnv: envMap(map[string]string{"TCPREMOTEIP": "192.0.2.1"})}, false},
+	} {
+		if got := tt.o.Multi(); got != tt.want {
+			t.Errorf("%s: Multi() = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

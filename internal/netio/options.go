@@ -122,3 +122,18 @@ func (o Options) withDefaults() Options {
 
 // env returns the validated environment reader for o.
 func (o *Options) env() env { return env{lookup: o.LookupEnv, log: o.Logger} }
+
+// Multi reports whether Serve will serve many connections in this one
+// process (--listen, or systemd's LISTEN_FDS as read through the
+// injected LookupEnv or Getenv) rather than the one on stdin/stdout.
+// Servers use it to decide what a process may do as root: one process
+// per connection can become the user who logs in, a shared one cannot.
+// (With LISTEN_FDS, Serve may still find a single connected socket on
+// fd 3; Multi says true then too, erring on the side of caution.)
+func (o Options) Multi() bool {
+	if len(o.Listen) > 0 {
+		return true
+	}
+	_, ok := o.withDefaults().LookupEnv(envListenFDs)
+	return ok
+}
