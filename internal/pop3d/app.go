@@ -91,7 +91,7 @@ func run(c *cli.Context) error {
 		Logger:       log,
 	}
 
-	multi := len(opts.Listen) > 0 || os.Getenv("LISTEN_FDS") != ""
+	multi := opts.Multi()
 	root := os.Geteuid() == 0
 	if multi && root {
 		return exitcode.Errorf(exitcode.Config, "refusing to serve mailboxes of several users as root with --listen or LISTEN_FDS: run pop3d as the mail user (systemd User=, setcap cap_net_bind_service) or one process per connection under tcpserver/inetd")
@@ -140,7 +140,7 @@ func run(c *cli.Context) error {
 		cfg.Auth = &userdb.Checkpassword{Command: argv}
 	}
 
-	err := netio.Serve(context.Background(), opts, func(ctx context.Context, conn *netio.Conn) {
+	err := netio.Serve(c.Context, opts, func(ctx context.Context, conn *netio.Conn) {
 		ServeConn(ctx, cfg, conn)
 	})
 	if err != nil {
