@@ -75,7 +75,7 @@ func run(c *cli.Context) error {
 		Notifier:     NewNotifier(),
 	}
 	defer cfg.Notifier.Close()
-	multi := len(opts.Listen) > 0 || os.Getenv("LISTEN_FDS") != ""
+	multi := opts.Multi()
 	if multi && os.Geteuid() == 0 {
 		return exitcode.Errorf(exitcode.Config, "refusing to serve mailboxes of several users as root with --listen or LISTEN_FDS: run imapd as the mail user (systemd User=, setcap cap_net_bind_service) or one process per connection under tcpserver/inetd")
 	}
