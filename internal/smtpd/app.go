@@ -36,14 +36,14 @@ func NewApp() *cli.App {
 		&cli.DurationFlag{Name: "deliver-timeout", Value: 10 * time.Minute, Usage: "kill a delivery command after `DURATION`"},
 		&cli.Int64Flag{Name: "max-size", Value: 35 << 20, Usage: "largest message in `BYTES` (advertised in SIZE)"},
 		&cli.IntFlag{Name: "max-rcpt", Value: 100, Usage: "most recipients per message (`N`)"},
-		&cli.StringFlag{Name: "vrfy", Value: "local", Usage: "who may use VRFY: `local` (loopback, pipes, authenticated), on, off"},
-		&cli.StringFlag{Name: "expn", Value: "local", Usage: "who may use EXPN: `local`, on, off"},
+		&cli.StringFlag{Name: "vrfy", Value: "local", Usage: "who may use VRFY (`POLICY`): local (loopback, pipes, authenticated), on or off"},
+		&cli.StringFlag{Name: "expn", Value: "local", Usage: "who may use EXPN (`POLICY`): local, on or off"},
 		&cli.BoolFlag{Name: "auth", Value: true, Usage: "offer AUTH PLAIN LOGIN with --users or --checkpassword (over TLS or to local clients)"},
 		&cli.StringFlag{Name: "checkpassword", Usage: "check AUTH passwords with the qmail checkpassword `PROGRAM` (and its arguments) instead of the users file"},
 		&cli.BoolFlag{Name: "insecure-auth", Usage: "also offer AUTH on plaintext connections from remote clients"},
-		&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "per-command timeout (RFC 5321 §4.5.3.2)"},
-		&cli.DurationFlag{Name: "greeting-timeout", Value: 30 * time.Second, Usage: "timeout before the first valid command"},
-		&cli.DurationFlag{Name: "data-timeout", Value: 10 * time.Minute, Usage: "timeout for each block of message data"},
+		&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "wait `DURATION` for each command (RFC 5321 §4.5.3.2)"},
+		&cli.DurationFlag{Name: "greeting-timeout", Value: 30 * time.Second, Usage: "wait `DURATION` for the first valid command"},
+		&cli.DurationFlag{Name: "data-timeout", Value: 10 * time.Minute, Usage: "wait `DURATION` for each block of message data"},
 		&cli.StringFlag{Name: "run-as", Usage: "switch to `UID:GID` (the owner of virtual Maildirs) before serving; needed to deliver as non-root with --listen on a privileged port via systemd/tcpserver sockets"},
 		&cli.StringFlag{Name: "queue", Usage: "outgoing queue `DIR` for mail to relay (as sendmail's --queue; sendmail -q delivers it); without it relay recipients get 451"},
 		&cli.StringFlag{Name: "spool-dir", Usage: "`DIR` for the temporary copy of a message that goes to several kinds of destinations (default: $TMPDIR)"},
@@ -58,8 +58,9 @@ func NewApp() *cli.App {
 			"sockets systemd passes (Accept=no), or its own --listen sockets. Never an open relay:\n" +
 			"only authenticated clients, RELAYCLIENT and --relay-from networks may relay.\n\n" +
 			"Environment: TCPREMOTEIP, TCPREMOTEPORT, TCPLOCALIP, TCPREMOTEHOST, RELAYCLIENT, CERTFILE, KEYFILE, LISTEN_FDS.\n\n" +
-			"Exit status: 0 session or server ended normally; 64 usage error; 71 cannot listen;\n" +
-			"75 temporary failure; 77 refused to run as root where not allowed; 78 configuration error.\n" +
+			"Exit status: 0 session or server ended normally; 64 usage error; 70 internal error;\n" +
+			"71 cannot listen or use stdin/stdout; 77 refused to serve --listen or LISTEN_FDS sockets\n" +
+			"as root without --run-as, or --run-as could not switch users; 78 configuration error.\n" +
 			"See smtpd(8).",
 		Flags:           flags,
 		HideHelpCommand: true,
@@ -84,12 +85,19 @@ func run(c *cli.Context) error {
 			return exitcode.New(exitcode.NoPerm, err)
 		}
 	}
+	opts := netio.OptionsFromCLI(c)
+	opts.Logger = log
+	if opts.Multi() && os.Geteuid() == 0 {
+		// One process serves every client here, so each one's SMTP,
+		// AUTH and checkpassword input would be parsed as root. In
+		// stdin/stdout mode root is fine: that process serves one
+		// client and delivers through a child per recipient uid.
+		return exitcode.Errorf(exitcode.NoPerm, "refusing to serve --listen or LISTEN_FDS sockets as root: give --run-as UID:GID, or run smtpd as the mail user (systemd User=, tcpserver -u -g)")
+	}
 	srv, err := newServer(c, log)
 	if err != nil {
 		return err
 	}
-	opts := netio.OptionsFromCLI(c)
-	opts.Logger = log
 	opts.Refuse = func(nc *netio.Conn) {
 		io.WriteString(nc, "421 4.7.0 "+srv.cfg.Hostname+" Too many connections from your address, try again later\r\n")
 	}

@@ -1,6 +1,10 @@
 package smtpd
 
 import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -157,4 +161,80 @@ exec "$@"
 	s.expect("235 2.7.0")
 	s.send("QUIT\r\n")
 	s.expect("221 ")
+}
+
+// TestRefusesRootListeners: as root, smtpd serves stdin/stdout (one
+// client per process, delivering through a child per recipient uid) but
+// refuses to parse many clients' input as root in listener modes unless
+// --run-as gives it another user.
+func TestRefusesRootListeners(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root")
+	}
+	w := newWorld(t)
+	for _, tt := range []struct {
+		name string
+		args []string
+		env  []string
+	}{
+		{"--listen", w.args("--listen", "127.0.0.1:0"), nil},
+		// LISTEN_PID names another process: the refusal must come
+		// first, before the sockets are even looked at.
+		{"LISTEN_FDS", w.args(), []string{"LISTEN_FDS=1", "LISTEN_PID=1"}},
+	} {
+		cmd := exec.Command(w.bin, tt.args...) // as root, on purpose
+		cmd.Env = append([]string{"PATH=/usr/bin:/bin"}, tt.env...)
+		out, err := cmd.CombinedOutput()
+		if code := testutil.ExitCode(err); code != 77 || !strings.Contains(string(out), "as root") {
+			t.Errorf("%s: exit %d %q, want 77 and a refusal to run as root", tt.name, code, out)
+		}
+	}
+
+	// With --run-as it serves, as that user.
+	cmd := exec.Command(w.bin, w.args("--run-as", fmt.Sprintf("%d:%d", testutil.Nobody, testutil.Nobody), "--listen", "127.0.0.1:0")...)
+	cmd.Env = []string{"PATH=/usr/bin:/bin"}
+	pr, pw := io.Pipe()
+	cmd.Stderr = pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(pr)
+	addr := ""
+	for addr == "" && sc.Scan() {
+		if _, rest, ok := strings.Cut(sc.Text(), "msg=listening addr="); ok {
+			addr, _, _ = strings.Cut(rest, " ")
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if addr == "" {
+		t.Fatal("smtpd --run-as did not start listening")
+	}
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	c := newClient(t, nc)
+	c.expect("220 ")
+	c.send("QUIT\r\n")
+	c.expect("221 ")
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("\t%d\t", testutil.Nobody); !strings.Contains(lineOf(string(st), "Uid:"), want) {
+		t.Errorf("smtpd --run-as runs with %s", lineOf(string(st), "Uid:"))
+	}
+}
+
+// lineOf returns the line of s that starts with prefix.
+func lineOf(s, prefix string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			return l
+		}
+	}
+	return ""
 }
