@@ -49,8 +49,8 @@ removed and retrieved ones move to cur/ with the S flag. One session per Maildir
 connection from a non-loopback address. Started as root in stdin/stdout mode, pop3d takes
 on the uid/gid of the user who logs in; it never serves a Maildir as root.
 
-Exit status: 0 success, 64 usage error, 69 service unavailable, 71 OS error (cannot listen),
-78 configuration error.`,
+Exit status: 0 success, 64 usage error, 69 service unavailable, 70 internal error,
+71 OS error (cannot listen), 78 configuration error.`,
 		HideHelpCommand: true,
 		Flags:           flags,
 		Action:          run,
