@@ -121,6 +121,14 @@ func (b *Backend) Data(ctx context.Context, st *smtp.State, env *smtp.Envelope, 
 		if ok == 1 {
 			single = env.Rcpts[i].Path.Addr()
 		}
+		// Check every owner before adding any path: a Maildir whose
+		// owner is refused must not end up in the list, where the
+		// child would write it as another recipient's uid.
+		if b.root {
+			if errs[i] = b.checkOwners(ds); errs[i] != nil {
+				continue
+			}
+		}
 		for _, d := range ds {
 			if d.kind != destMaildir {
 				simple = false
@@ -132,11 +140,7 @@ func (b *Backend) Data(ctx context.Context, st *smtp.State, env *smtp.Envelope, 
 			seen[d.path] = true
 			paths = append(paths, d.path)
 			if b.root {
-				o, err := b.ownerOf(d)
-				if err != nil {
-					errs[i] = err
-					continue
-				}
+				o, _ := b.ownerOf(d) // checked above
 				if owner != nil && *owner != o {
 					simple = false
 				}
@@ -154,6 +158,20 @@ func (b *Backend) Data(ctx context.Context, st *smtp.State, env *smtp.Envelope, 
 		return errs
 	}
 	return b.deliverSpooled(ctx, env, dests, errs, msg, single)
+}
+
+// checkOwners reports the first Maildir destination of ds that may not
+// be delivered (one that would run as root or an unknown user).
+func (b *Backend) checkOwners(ds []dest) error {
+	for _, d := range ds {
+		if d.kind != destMaildir {
+			continue
+		}
+		if _, err := b.ownerOf(d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // prefix is the trace block of a stored copy: Return-Path (RFC 5321
@@ -265,6 +283,11 @@ func (b *Backend) deliverSpooled(ctx context.Context, env *smtp.Envelope, dests 
 	for i, ds := range dests {
 		if errs[i] != nil {
 			continue
+		}
+		if b.root {
+			if errs[i] = b.checkOwners(ds); errs[i] != nil {
+				continue
+			}
 		}
 		for _, d := range ds {
 			if d.kind != destMaildir {

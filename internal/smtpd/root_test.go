@@ -1,6 +1,8 @@
 package smtpd
 
 import (
+	"context"
+	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -9,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"mailtk/internal/smtp"
 	"mailtk/internal/testutil"
 )
 
@@ -91,4 +94,44 @@ func mustRead(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestRootRefusedOwnerNotDelivered: a recipient whose Maildir would be
+// written as root is refused at DATA too (the users file can change
+// after RCPT), and its Maildir is not written as another recipient's
+// uid along with theirs.
+func TestRootRefusedOwnerNotDelivered(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root")
+	}
+	w := newWorld(t)
+	users := w.write("users-root", strings.Replace(mustRead(t, w.users), "jsmith:{PLAIN}secret:65534:65534", "jsmith:{PLAIN}secret:0:0", 1))
+	b, err := NewBackend(Settings{Hostname: "foo.com", Users: users, SpoolDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.self = testutil.Binary(t, "smtpd")
+	var env smtp.Envelope
+	for _, a := range []string{"jsmith@foo.com", "jones@foo.com"} {
+		p, err := smtp.ParsePath(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.Rcpts = append(env.Rcpts, smtp.Rcpt{Path: p})
+	}
+	env.Received = "Received: from x\n"
+	errs := b.Data(context.Background(), &smtp.State{}, &env, strings.NewReader("Subject: s\n\nx\n"))
+	var se *smtp.Error
+	if !errors.As(errs[0], &se) || se.Code != 451 || se.Enhanced != "4.3.5" {
+		t.Errorf("uid-0 recipient: %v, want 451 4.3.5", errs[0])
+	}
+	if errs[1] != nil {
+		t.Errorf("jones: %v", errs[1])
+	}
+	if n := len(w.messages("jones")); n != 1 {
+		t.Errorf("jones has %d messages, want 1", n)
+	}
+	if _, err := os.Stat(w.maildir("jsmith")); !os.IsNotExist(err) {
+		t.Errorf("jsmith's Maildir was written: %v", err)
+	}
 }
