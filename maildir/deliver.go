@@ -17,6 +17,10 @@ type DeliverOptions struct {
 	// Time is the delivery time written into the unique name and set as
 	// the file's modification time (which Dovecot reports as the IMAP
 	// INTERNALDATE). Zero means now. IMAP APPEND with a date sets it.
+	//
+	// A past Time is set only once the message is in new/ or cur/: in
+	// tmp/ an old modification time marks a crashed delivery, and a
+	// concurrent CleanTmp would remove the file mid-delivery.
 	Time time.Time
 	// Cur stores the message in cur/ with Flags instead of in new/ (IMAP
 	// APPEND with flags, copying between folders).
@@ -26,6 +30,12 @@ type DeliverOptions struct {
 	// MaxSize, when positive, is the largest message (bytes stored, LF line
 	// ends) accepted; a bigger one gives ErrTooBig and stores nothing.
 	MaxSize int64
+
+	// Test hooks. link replaces link(2) (file systems without hard
+	// links); beforePublish runs once the message is in tmp/, just before
+	// it is moved or linked out of it.
+	link          func(oldname, newname string) error
+	beforePublish func(tmp string)
 }
 
 // Deliver stores r as one new message in new/ and returns only once the
@@ -51,7 +61,10 @@ func (d *Dir) DeliverWith(r io.Reader, o DeliverOptions) (Message, error) {
 		return Message{}, err
 	}
 	m := t.message(o)
-	if err := d.publish(t.path, m); err != nil {
+	if o.beforePublish != nil {
+		o.beforePublish(t.path)
+	}
+	if err := d.publish(t.path, m, o.Time); err != nil {
 		os.Remove(t.path)
 		return Message{}, err
 	}
@@ -61,7 +74,8 @@ func (d *Dir) DeliverWith(r io.Reader, o DeliverOptions) (Message, error) {
 // DeliverMany stores one copy of r in each of dirs (the recipients of one
 // SMTP transaction). The content is written and fsynced once, then
 // hard-linked into every dir's new/ (copied, and fsynced, where a link
-// crosses file systems), and each new/ is fsynced. It is all-or-nothing:
+// crosses file systems or the file system has no hard links), and each
+// new/ is fsynced. It is all-or-nothing:
 // on failure, the messages already linked are removed again. The
 // messages returned are in the order of dirs. dirs must be distinct
 // Maildirs (dedupe recipients first): the same Maildir twice fails and
@@ -82,19 +96,29 @@ func DeliverManyWith(r io.Reader, dirs []*Dir, o DeliverOptions) ([]Message, err
 	}
 	defer os.Remove(t.path)
 	m := t.message(o)
+	if o.beforePublish != nil {
+		o.beforePublish(t.path)
+	}
+	linkFn := o.link
+	if linkFn == nil {
+		linkFn = os.Link
+	}
 	msgs := make([]Message, 0, len(dirs))
 	var done []string // paths linked so far, for the rollback
+	copied := map[string]bool{}
 	rollback := func() {
 		for _, p := range done {
 			os.Remove(p)
 		}
 	}
-	synced := map[string]bool{}
 	for _, d := range dirs {
+		// The shared tmp file is only ever linked, never renamed: every
+		// directory after this one still needs it.
 		dst := d.MessagePath(m)
-		err := link(t.path, dst)
-		if errors.Is(err, syscall.EXDEV) {
-			err = d.copyInto(t.path, dst, t.mtime)
+		err := linkFn(t.path, dst)
+		if noLink(err) {
+			err = d.copyInto(t.path, dst, linkFn)
+			copied[dst] = true
 		}
 		if err != nil {
 			rollback()
@@ -103,6 +127,17 @@ func DeliverManyWith(r io.Reader, dirs []*Dir, o DeliverOptions) ([]Message, err
 		done = append(done, dst)
 		msgs = append(msgs, m)
 	}
+	// Out of tmp/ now, the copies get the delivery time and every file
+	// the APPEND date (see DeliverOptions.Time).
+	for _, p := range done {
+		if !o.Time.IsZero() || copied[p] {
+			if err := setTime(p, t.mtime); err != nil {
+				rollback()
+				return nil, err
+			}
+		}
+	}
+	synced := map[string]bool{}
 	for _, d := range dirs {
 		sub := filepath.Join(d.path, m.Subdir)
 		if synced[sub] {
@@ -191,11 +226,6 @@ func (d *Dir) writeTmp(r io.Reader, o DeliverOptions) (tmpFile, error) {
 	if err != nil {
 		return fail(err)
 	}
-	if !o.Time.IsZero() {
-		if err := os.Chtimes(t.path, o.Time, o.Time); err != nil {
-			return fail(err)
-		}
-	}
 	if err := fsync(fd); err != nil {
 		return fail(&os.PathError{Op: "fsync", Path: t.path, Err: err})
 	}
@@ -240,12 +270,19 @@ func fsync(fd int) error {
 // and dirty tmp/ once more; it could replace an existing file of the same
 // name, but that name carries our pid, a per-Dir sequence number and 64
 // random bits, and was created with O_EXCL in tmp/, so it cannot exist.
-// (Dovecot moves messages from tmp/ with rename(2) too.) On error nothing
-// is left in new/ or cur/.
-func (d *Dir) publish(tmp string, m Message) error {
+// (Dovecot moves messages from tmp/ with rename(2) too.) A non-zero
+// mtime is set once the file has left tmp/ (see DeliverOptions.Time). On
+// error nothing is left in new/ or cur/.
+func (d *Dir) publish(tmp string, m Message, mtime time.Time) error {
 	dst := d.MessagePath(m)
 	if err := syscall.Rename(tmp, dst); err != nil {
 		return &os.LinkError{Op: "rename", Old: tmp, New: dst, Err: err}
+	}
+	if !mtime.IsZero() {
+		if err := setTime(dst, mtime); err != nil {
+			os.Remove(dst)
+			return err
+		}
 	}
 	if err := syncDir(filepath.Join(d.path, m.Subdir)); err != nil {
 		os.Remove(dst)
@@ -254,28 +291,52 @@ func (d *Dir) publish(tmp string, m Message) error {
 	return nil
 }
 
-// link makes dst a name of src without ever replacing an existing dst
-// (link(2) fails with EEXIST where rename(2) would clobber). Where the
-// file system has no hard links it falls back to rename; the caller's
-// removal of src then finds nothing, which is fine.
-func link(src, dst string) error {
-	err := os.Link(src, dst)
-	if err == nil {
-		return nil
+// setTime sets path's access and modification times to t and fsyncs the
+// file, so that the time is as durable as the content.
+func setTime(path string, t time.Time) error {
+	if err := os.Chtimes(path, t, t); err != nil {
+		return err
 	}
-	var le *os.LinkError
-	if errors.As(err, &le) && (errors.Is(le.Err, syscall.EPERM) || errors.Is(le.Err, syscall.ENOTSUP) || errors.Is(le.Err, syscall.EOPNOTSUPP)) {
-		if _, serr := os.Lstat(dst); serr == nil {
-			return err
-		}
-		return os.Rename(src, dst)
+	f, err := os.Open(path)
+	if err != nil {
+		return err
 	}
-	return err
+	defer f.Close()
+	return f.Sync()
 }
 
-// copyInto copies the tmp file src into d (another file system) through
-// d's own tmp/, fsyncs it and links it as dst.
-func (d *Dir) copyInto(src, dst string, mtime time.Time) error {
+// noLink reports whether err is a link(2) failure that a copy avoids: a
+// link across file systems (EXDEV), or a file system without hard links
+// (EPERM, ENOTSUP/EOPNOTSUPP: FAT, some FUSE and network file systems).
+func noLink(err error) bool {
+	var le *os.LinkError
+	if !errors.As(err, &le) {
+		return false
+	}
+	return errors.Is(le.Err, syscall.EXDEV) || errors.Is(le.Err, syscall.EPERM) ||
+		errors.Is(le.Err, syscall.ENOTSUP) || errors.Is(le.Err, syscall.EOPNOTSUPP)
+}
+
+// linkPrivate makes dst a name of src, a file nobody else uses, without
+// ever replacing an existing dst (link(2) fails with EEXIST where
+// rename(2) would clobber). Where the file system has no hard links it
+// falls back to rename after checking that dst does not exist; the
+// caller's removal of src then finds nothing, which is fine.
+func linkPrivate(src, dst string, linkFn func(oldname, newname string) error) error {
+	err := linkFn(src, dst)
+	if err == nil || !noLink(err) {
+		return err
+	}
+	if _, serr := os.Lstat(dst); serr == nil {
+		return err
+	}
+	return os.Rename(src, dst)
+}
+
+// copyInto copies the tmp file src into d (another file system, or one
+// without hard links) through d's own tmp/, fsyncs it and moves it to
+// dst.
+func (d *Dir) copyInto(src, dst string, linkFn func(oldname, newname string) error) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
@@ -298,10 +359,7 @@ func (d *Dir) copyInto(src, dst string, mtime time.Time) error {
 	if err := out.Close(); err != nil {
 		return err
 	}
-	if err := os.Chtimes(tmp, mtime, mtime); err != nil {
-		return err
-	}
-	return link(tmp, dst)
+	return linkPrivate(tmp, dst, linkFn)
 }
 
 // copyLF copies r to w, turning every CRLF into LF (RFC 5322 §2.3 line
