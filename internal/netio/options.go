@@ -52,6 +52,12 @@ type Options struct {
 	// negative: close at once).
 	Grace time.Duration
 
+	// Bound, when set, is called with --listen sockets once they are
+	// bound and before the first connection is accepted: the moment to
+	// drop root privileges after binding a port below 1024. An error
+	// closes the listeners and Serve returns it.
+	Bound func() error
+
 	// Ready, when set, is called in listener modes with the listening
 	// addresses once they accept connections (with port 0 resolved), for
 	// tests and for programs that report readiness.

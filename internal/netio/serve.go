@@ -51,6 +51,14 @@ func Serve(ctx context.Context, opts Options, handle Handler) error {
 		if err != nil {
 			return err
 		}
+		if o.Bound != nil {
+			if err := o.Bound(); err != nil {
+				for _, ln := range lns {
+					ln.Close()
+				}
+				return err
+			}
+		}
 		return serveListeners(ctx, &o, cfg, lns, handle)
 	}
 	if _, ok := o.LookupEnv(envListenFDs); ok {

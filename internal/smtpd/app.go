@@ -44,7 +44,7 @@ func NewApp() *cli.App {
 		&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "wait `DURATION` for each command (RFC 5321 §4.5.3.2)"},
 		&cli.DurationFlag{Name: "greeting-timeout", Value: 30 * time.Second, Usage: "wait `DURATION` for the first valid command"},
 		&cli.DurationFlag{Name: "data-timeout", Value: 10 * time.Minute, Usage: "wait `DURATION` for each block of message data"},
-		&cli.StringFlag{Name: "run-as", Usage: "switch to `UID:GID` (the owner of virtual Maildirs) before serving; needed to deliver as non-root with --listen on a privileged port via systemd/tcpserver sockets"},
+		&cli.StringFlag{Name: "run-as", Usage: "switch to `UID:GID` (the owner of virtual Maildirs) before serving; with --listen, after binding its sockets"},
 		&cli.StringFlag{Name: "queue", Usage: "outgoing queue `DIR` for mail to relay (as sendmail's --queue; sendmail -q delivers it); without it relay recipients get 451"},
 		&cli.StringFlag{Name: "spool-dir", Usage: "`DIR` for the temporary copy of a message that goes to several kinds of destinations (default: $TMPDIR)"},
 		&cli.BoolFlag{Name: ChildFlag, Hidden: true},
@@ -76,18 +76,28 @@ func run(c *cli.Context) error {
 		return exitcode.Errorf(exitcode.Usage, "unexpected argument %q", c.Args().First())
 	}
 	log := slog.New(slog.NewTextHandler(netio.LogWriter(c.App.ErrWriter), nil))
+	opts := netio.OptionsFromCLI(c)
+	opts.Logger = log
 	if spec := c.String("run-as"); spec != "" {
 		var uid, gid int
 		if _, err := fmt.Sscanf(spec, "%d:%d", &uid, &gid); err != nil {
 			return exitcode.Errorf(exitcode.Usage, "--run-as wants UID:GID, not %q", spec)
 		}
-		if err := netio.DropPrivileges(uid, gid); err != nil {
-			return exitcode.New(exitcode.NoPerm, err)
+		drop := func() error {
+			if err := netio.DropPrivileges(uid, gid); err != nil {
+				return exitcode.New(exitcode.NoPerm, err)
+			}
+			return nil
+		}
+		// With --listen, bind first (port 25 needs root), then drop
+		// before the first client is accepted; otherwise drop now.
+		if len(opts.Listen) > 0 {
+			opts.Bound = drop
+		} else if err := drop(); err != nil {
+			return err
 		}
 	}
-	opts := netio.OptionsFromCLI(c)
-	opts.Logger = log
-	if opts.Multi() && os.Geteuid() == 0 {
+	if opts.Multi() && os.Geteuid() == 0 && c.String("run-as") == "" {
 		// One process serves every client here, so each one's SMTP,
 		// AUTH and checkpassword input would be parsed as root. In
 		// stdin/stdout mode root is fine: that process serves one
