@@ -22,14 +22,11 @@ const b64ReadBlock = 512 * 1024
 // meets anything unusual the round is decoded again byte by byte by the
 // exact path, which knows offsets, leniency and padding.
 type B64Reader struct {
-	r       io.Reader
+	decoder
 	codec   b64Codec
 	lenient bool
 
-	in   []byte // raw input of this round
-	q    []byte // compacted characters of this round
-	out  []byte // decoded output
-	opos int    // next byte of out to hand out
+	q []byte // compacted characters of this round
 
 	base    int64 // stream offset of in[0]
 	lineLen int   // guessed width of the input's lines, 0 if unknown
@@ -41,80 +38,34 @@ type B64Reader struct {
 	npad   int  // '=' seen in the current quantum
 	padded bool // a quantum with padding has ended (end of data)
 	eof    bool
-	err    error // sticky, returned once out is drained
 }
 
 // NewB64Reader returns a base64 decoder reading from r.
 func NewB64Reader(r io.Reader, opt B64Options) *B64Reader {
 	return &B64Reader{
-		r:       r,
+		decoder: decoder{
+			r:   r,
+			in:  make([]byte, b64ReadBlock),
+			out: make([]byte, 0, b64ReadBlock/4*3+8),
+		},
 		codec:   newB64Codec(opt.Portable),
 		lenient: opt.Lenient,
-		in:      make([]byte, b64ReadBlock),
 		q:       make([]byte, 0, b64ReadBlock+4),
-		out:     make([]byte, 0, b64ReadBlock/4*3+8),
 	}
 }
 
 // Read decodes into p.
-func (d *B64Reader) Read(p []byte) (int, error) {
-	for d.opos == len(d.out) {
-		if d.err != nil {
-			return 0, d.err
-		}
-		d.fill()
-	}
-	n := copy(p, d.out[d.opos:])
-	d.opos += n
-	return n, nil
-}
+func (d *B64Reader) Read(p []byte) (int, error) { return d.read(p, d) }
 
 // WriteTo decodes everything to w, without the copy Read makes, reading
 // ahead in a second goroutine.
 // On an error the read-ahead may still be blocked in a Read of the
 // source; neither the source nor this Reader may be used again.
-func (d *B64Reader) WriteTo(w io.Writer) (int64, error) {
-	var total int64
-	var pf *prefetcher
-	defer func() {
-		if pf != nil {
-			pf.close()
-		}
-	}()
-	for {
-		if d.opos < len(d.out) {
-			n, err := w.Write(d.out[d.opos:])
-			total += int64(n)
-			d.opos += n
-			if err != nil {
-				return total, err
-			}
-		}
-		if d.err == io.EOF {
-			return total, nil
-		}
-		if d.err != nil {
-			return total, d.err
-		}
-		if pf == nil {
-			pf = startPrefetch(d.r, len(d.in), 2)
-		}
-		c := pf.next()
-		d.round(c.b, c.err)
-		pf.release(c.b)
-	}
-}
-
-// fill reads and decodes one round into d.out, or sets d.err.
-func (d *B64Reader) fill() {
-	n, err := io.ReadFull(d.r, d.in)
-	d.round(d.in[:n], err)
-}
+func (d *B64Reader) WriteTo(w io.Writer) (int64, error) { return d.writeTo(w, d) }
 
 // round decodes raw, the input of one round, and takes note of the read
 // error that came with it.
 func (d *B64Reader) round(raw []byte, rerr error) {
-	d.out, d.opos = d.out[:0], 0
 	if isEOF(rerr) {
 		d.eof, rerr = true, nil
 	}

@@ -92,22 +92,7 @@ func (e *B64Writer) ReadFrom(r io.Reader) (int64, error) {
 		return 0, errClosed
 	}
 	e.round(false) // what Write left: fewer than 3 bytes stay, as chunk wants
-	pf := startPrefetch(r, b64Block, 2)
-	defer pf.close()
-	var total int64
-	for e.err == nil {
-		c := pf.next()
-		total += int64(len(c.b))
-		e.chunk(c.b)
-		pf.release(c.b)
-		if isEOF(c.err) {
-			break
-		}
-		if c.err != nil {
-			return total, c.err
-		}
-	}
-	return total, e.err
+	return readFrom(r, b64Block, &e.err, e.chunk)
 }
 
 // chunk encodes the whole quanta of what is pending plus p, in one

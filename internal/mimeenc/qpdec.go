@@ -49,15 +49,9 @@ var qpUnhex = func() (t [256]byte) {
 // QUIRK: lines longer than 76 characters are decoded in both modes (note
 // (5) allows it); the data is unambiguous.
 type QPReader struct {
-	r       io.Reader
+	decoder
 	lenient bool
 	eol     []byte
-
-	in   []byte
-	out  []byte
-	opos int
-	eof  bool
-	err  error
 
 	line, col int64 // position of the last byte read: line from 1, column from 1
 	state     int
@@ -71,7 +65,7 @@ type QPReader struct {
 
 // NewQPReader returns a quoted-printable decoder reading from r.
 func NewQPReader(r io.Reader, opt QPOptions) *QPReader {
-	d := &QPReader{r: r, lenient: opt.Lenient, eol: []byte("\n"), line: 1}
+	d := &QPReader{decoder: decoder{r: r}, lenient: opt.Lenient, eol: []byte("\n"), line: 1}
 	if opt.CRLF {
 		d.eol = []byte("\r\n")
 	}
@@ -83,62 +77,16 @@ func NewQPReader(r io.Reader, opt QPOptions) *QPReader {
 }
 
 // Read decodes into p.
-func (d *QPReader) Read(p []byte) (int, error) {
-	for d.opos == len(d.out) {
-		if d.err != nil {
-			return 0, d.err
-		}
-		d.fill()
-	}
-	n := copy(p, d.out[d.opos:])
-	d.opos += n
-	return n, nil
-}
+func (d *QPReader) Read(p []byte) (int, error) { return d.read(p, d) }
 
 // WriteTo decodes everything to w, reading ahead in a second goroutine.
 // On an error the read-ahead may still be blocked in a Read of the
 // source; neither the source nor this Reader may be used again.
-func (d *QPReader) WriteTo(w io.Writer) (int64, error) {
-	var total int64
-	var pf *prefetcher
-	defer func() {
-		if pf != nil {
-			pf.close()
-		}
-	}()
-	for {
-		if d.opos < len(d.out) {
-			n, err := w.Write(d.out[d.opos:])
-			total += int64(n)
-			d.opos += n
-			if err != nil {
-				return total, err
-			}
-		}
-		if d.err == io.EOF {
-			return total, nil
-		}
-		if d.err != nil {
-			return total, d.err
-		}
-		if pf == nil {
-			pf = startPrefetch(d.r, len(d.in), 2)
-		}
-		c := pf.next()
-		d.round(c.b, c.err)
-		pf.release(c.b)
-	}
-}
-
-func (d *QPReader) fill() {
-	n, err := io.ReadFull(d.r, d.in)
-	d.round(d.in[:n], err)
-}
+func (d *QPReader) WriteTo(w io.Writer) (int64, error) { return d.writeTo(w, d) }
 
 // round decodes the input of one round and takes note of the read error
 // that came with it.
 func (d *QPReader) round(raw []byte, rerr error) {
-	d.out, d.opos = d.out[:0], 0
 	if len(raw) > 0 {
 		d.decode(raw)
 	}

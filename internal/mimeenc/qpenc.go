@@ -95,8 +95,7 @@ func (e *QPWriter) Write(p []byte) (int, error) {
 	n := 0
 	for len(p) > 0 && e.err == nil {
 		k := min(len(p), qpBlock)
-		e.encode(p[:k])
-		e.flush()
+		e.encodeFlush(p[:k])
 		p = p[k:]
 		n += k
 	}
@@ -111,25 +110,13 @@ func (e *QPWriter) ReadFrom(r io.Reader) (int64, error) {
 	if e.closed {
 		return 0, errClosed
 	}
-	pf := startPrefetch(r, qpBlock, 2)
-	defer pf.close()
-	var total int64
-	for e.err == nil {
-		c := pf.next()
-		total += int64(len(c.b))
-		if len(c.b) > 0 {
-			e.encode(c.b)
-			e.flush()
-		}
-		pf.release(c.b)
-		if isEOF(c.err) {
-			break
-		}
-		if c.err != nil {
-			return total, c.err
-		}
-	}
-	return total, e.err
+	return readFrom(r, qpBlock, &e.err, e.encodeFlush)
+}
+
+// encodeFlush encodes p and writes it out; len(p) <= qpBlock.
+func (e *QPWriter) encodeFlush(p []byte) {
+	e.encode(p)
+	e.flush()
 }
 
 // Close encodes what was held back (a final space, tab or CR must be
