@@ -29,18 +29,31 @@ type udpMux struct {
 	bufs  *sync.Pool
 	mu    sync.Mutex
 	socks map[string][]*muxSock // by server
+
+	picked func() // test hook: runs between picking a socket and using it
 }
 
-// muxSock is one connected socket and the queries waiting on it.
+// muxSock is one connected socket and the queries waiting on it. It
+// enters the pool before it is dialed, reserving its slot; ready is
+// closed once conn is set or dead holds the dial error.
 type muxSock struct {
-	conn    net.Conn
+	ready   chan struct{}
 	bufs    *sync.Pool
 	mu      sync.Mutex
+	conn    net.Conn // nil until dialed
 	pending map[uint16]*waiter
 	uses    int
 	retired bool
 	dead    error
 }
+
+// errSockClosed is the error of a query that found its socket retired
+// more often than it could retry.
+var errSockClosed = errors.New("socket closed")
+
+// sockTries bounds how often a query moves to a fresh socket because the
+// one it picked was retired (or failed) before the query was sent.
+const sockTries = 4
 
 type waiter struct {
 	q       *dns.Msg
@@ -48,25 +61,42 @@ type waiter struct {
 	ignored error         // last datagram with this ID that did not match
 }
 
-// sock returns a socket for server with room for one more query.
+// sock returns a dialed socket for server with room for one more query.
+// A new socket's slot is taken under the lock before the dial, so
+// concurrent callers never open more than socksPerServer.
 func (m *udpMux) sock(ctx context.Context, server string) (*muxSock, error) {
 	m.mu.Lock()
 	list := m.socks[server]
-	if len(list) < socksPerServer {
+	if len(list) >= socksPerServer {
+		s := list[rand.IntN(len(list))]
 		m.mu.Unlock()
-		c, err := m.dial(ctx, "udp", server)
-		if err != nil {
-			return nil, err
+		select {
+		case <-s.ready:
+			return s, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
-		s := &muxSock{conn: c, bufs: m.bufs, pending: map[uint16]*waiter{}}
-		go s.read()
-		m.mu.Lock()
-		m.socks[server] = append(m.socks[server], s)
-		m.mu.Unlock()
-		return s, nil
 	}
-	s := list[rand.IntN(len(list))]
+	s := &muxSock{ready: make(chan struct{}), bufs: m.bufs, pending: map[uint16]*waiter{}}
+	m.socks[server] = append(list, s)
 	m.mu.Unlock()
+	c, err := m.dial(ctx, "udp", server)
+	s.mu.Lock()
+	if err == nil && s.dead != nil { // the Resolver closed meanwhile
+		c.Close()
+		err = s.dead
+	}
+	if err != nil {
+		s.dead, s.retired = err, true
+		s.mu.Unlock()
+		close(s.ready)
+		m.retire(server, s)
+		return nil, err
+	}
+	s.conn = c
+	s.mu.Unlock()
+	close(s.ready)
+	go s.read()
 	return s, nil
 }
 
@@ -84,41 +114,22 @@ func (m *udpMux) retire(server string, s *muxSock) {
 	m.mu.Unlock()
 	s.mu.Lock()
 	s.retired = true
+	c := s.conn
 	idle := len(s.pending) == 0
 	s.mu.Unlock()
-	if idle {
-		s.conn.Close()
+	if idle && c != nil {
+		c.Close()
 	}
 }
 
 // exchange sends q (packed as wire, with q.Id set) over a shared socket
 // and waits until deadline for the matching reply.
 func (m *udpMux) exchange(ctx context.Context, server string, q *dns.Msg, deadline time.Time) (*dns.Msg, error) {
-	s, err := m.sock(ctx, server)
+	w := &waiter{q: q, reply: make(chan *dns.Msg, 1)}
+	s, err := m.register(ctx, server, w)
 	if err != nil {
 		return nil, err
 	}
-	w := &waiter{q: q, reply: make(chan *dns.Msg, 1)}
-	s.mu.Lock()
-	if s.dead != nil || s.retired {
-		s.mu.Unlock()
-		m.retire(server, s)
-		return nil, s.err()
-	}
-	for {
-		q.Id = dns.Id()
-		if _, busy := s.pending[q.Id]; !busy {
-			break
-		}
-	}
-	s.pending[q.Id] = w
-	s.uses++
-	full := s.uses >= sockUses
-	s.mu.Unlock()
-	if full {
-		m.retire(server, s)
-	}
-
 	wire, err := q.Pack()
 	if err == nil {
 		_, err = s.conn.Write(wire)
@@ -150,6 +161,43 @@ func (m *udpMux) exchange(ctx context.Context, server string, q *dns.Msg, deadli
 	return nil, errTimeout
 }
 
+// register enters w's query on a socket for server, setting q.Id. A
+// socket retired (after its sockUses queries, or failed) between being
+// picked and taking the query has never seen it: the query moves to a
+// fresh socket rather than failing unsent.
+func (m *udpMux) register(ctx context.Context, server string, w *waiter) (*muxSock, error) {
+	for range sockTries {
+		s, err := m.sock(ctx, server)
+		if err != nil {
+			return nil, err
+		}
+		if m.picked != nil {
+			m.picked()
+		}
+		s.mu.Lock()
+		if s.dead != nil || s.retired {
+			s.mu.Unlock()
+			m.retire(server, s)
+			continue
+		}
+		for {
+			w.q.Id = dns.Id()
+			if _, busy := s.pending[w.q.Id]; !busy {
+				break
+			}
+		}
+		s.pending[w.q.Id] = w
+		s.uses++
+		full := s.uses >= sockUses
+		s.mu.Unlock()
+		if full {
+			m.retire(server, s)
+		}
+		return s, nil
+	}
+	return nil, errSockClosed
+}
+
 // done forgets the query with id, closing a retired socket that has
 // nothing left to wait for.
 func (s *muxSock) done(id uint16) {
@@ -168,7 +216,7 @@ func (s *muxSock) err() error {
 	if s.dead != nil {
 		return s.dead
 	}
-	return errors.New("socket closed")
+	return errSockClosed
 }
 
 // read hands each datagram to the query it answers (RFC 5452 §9.1: ID
@@ -229,7 +277,15 @@ func (m *udpMux) close() {
 	m.mu.Unlock()
 	for _, list := range all {
 		for _, s := range list {
-			s.conn.Close()
+			s.mu.Lock()
+			c := s.conn
+			if c == nil && s.dead == nil { // still dialing: sock closes it
+				s.dead, s.retired = net.ErrClosed, true
+			}
+			s.mu.Unlock()
+			if c != nil {
+				c.Close()
+			}
 		}
 	}
 }
