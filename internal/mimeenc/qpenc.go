@@ -162,30 +162,17 @@ func (e *QPWriter) escape(out []byte, col int, c byte) ([]byte, int) {
 }
 
 // encode appends the encoding of p to e.out; len(p) <= qpBlock.
+//
+// It is one long loop on purpose: the word path, the unrolled byte
+// path and the byte loop share buf, o and col in registers, and moving
+// them into functions of their own costs a call and a spill per few
+// bytes. What is rare (a line break, white space, what the last call
+// held back) is in functions.
 func (e *QPWriter) encode(p []byte) {
-	out, col := e.out, e.col
-	i := 0
 	if len(p) == 0 {
 		return
 	}
-	// Settle what the previous call held back, now that the next byte
-	// is known.
-	if e.pendCR {
-		e.pendCR = false
-		if p[0] == '\n' {
-			out = append(out, e.eol...)
-			col, i = 0, 1
-		} else {
-			out, col = e.escape(out, col, '\r')
-		}
-	} else if c := e.pendWS; c != 0 {
-		e.pendWS = 0
-		if !e.binary && (p[0] == '\n' || p[0] == '\r') {
-			out, col = e.escape(out, col, c)
-		} else {
-			out, col = e.plain(out, col, c)
-		}
-	}
+	out, col, i := e.settle(e.out, e.col, p[0])
 	// The hot loop stores whole words into buf at o: every store has
 	// room, as buf is 4 times a block plus slack.
 	codes := e.codes
@@ -264,44 +251,69 @@ func (e *QPWriter) encode(p []byte) {
 			i++
 			continue
 		}
-		// Space, tab, and in text mode CR and LF.
-		out = buf[:o]
-		switch {
-		case c == ' ' || c == '\t':
-			if i+1 == len(p) {
-				e.pendWS = c // placed by the next call or Close
-				break
-			}
-			// Rule 3: white space must not end an encoded line.
-			if n := p[i+1]; !e.binary && (n == '\n' || n == '\r') {
-				out, col = e.escape(out, col, c)
-			} else {
-				out, col = e.plain(out, col, c)
-			}
-		case c == '\r':
-			// A space before a CR is escaped whether or not an LF
-			// follows, as the byte loop does it, so the output does not
-			// depend on where the input was cut.
-			out, col = e.unspace(out, col)
-			if i+1 == len(p) {
-				e.pendCR = true
-				break
-			}
-			if p[i+1] != '\n' {
-				out, col = e.escape(out, col, c) // a bare CR is data
-				break
-			}
-			i++
-			fallthrough
-		default: // LF
-			out, col = e.unspace(out, col)
-			out = append(out, e.eol...)
-			col = 0
-		}
+		out, col, i = e.special(buf[:o], col, p, i)
 		o = len(out)
-		i++
 	}
 	e.out, e.col = buf[:o], col
+}
+
+// settle places what the previous call held back, now that the next
+// byte, first, is known. It returns how many bytes of the input it used.
+func (e *QPWriter) settle(out []byte, col int, first byte) ([]byte, int, int) {
+	if e.pendCR {
+		e.pendCR = false
+		if first == '\n' {
+			return append(out, e.eol...), 0, 1
+		}
+		out, col = e.escape(out, col, '\r')
+	} else if c := e.pendWS; c != 0 {
+		e.pendWS = 0
+		if !e.binary && (first == '\n' || first == '\r') {
+			out, col = e.escape(out, col, c)
+		} else {
+			out, col = e.plain(out, col, c)
+		}
+	}
+	return out, col, 0
+}
+
+// special encodes p[i], a space or tab, or in text mode a CR or LF, and
+// returns where to go on in p.
+func (e *QPWriter) special(out []byte, col int, p []byte, i int) ([]byte, int, int) {
+	c := p[i]
+	switch {
+	case c == ' ' || c == '\t':
+		if i+1 == len(p) {
+			e.pendWS = c // placed by the next call or Close
+			break
+		}
+		// Rule 3: white space must not end an encoded line.
+		if n := p[i+1]; !e.binary && (n == '\n' || n == '\r') {
+			out, col = e.escape(out, col, c)
+		} else {
+			out, col = e.plain(out, col, c)
+		}
+	case c == '\r':
+		// A space before a CR is escaped whether or not an LF
+		// follows, as the byte loop does it, so the output does not
+		// depend on where the input was cut.
+		out, col = e.unspace(out, col)
+		if i+1 == len(p) {
+			e.pendCR = true
+			break
+		}
+		if p[i+1] != '\n' {
+			out, col = e.escape(out, col, c) // a bare CR is data
+			break
+		}
+		i++
+		fallthrough
+	default: // LF
+		out, col = e.unspace(out, col)
+		out = append(out, e.eol...)
+		col = 0
+	}
+	return out, col, i + 1
 }
 
 // unspace escapes a space that would end the line (rule 3): the word
