@@ -71,8 +71,11 @@ type Transport struct {
 	// smarthost's certificate is verified; MX hosts get opportunistic
 	// TLS (RFC 7435: encrypt when offered, accept any certificate).
 	TLSConfig *tls.Config
-	// Timeout bounds one connection attempt's every step; default 5m
-	// (RFC 5321 §4.5.3.2 gives the per-command values).
+	// Timeout bounds each step of a session: connecting and each
+	// command's reply; default 5m. Sending the message is not bounded as
+	// a whole: each block of data written has 3/5 of Timeout and the
+	// reply to the final dot twice Timeout, the proportions of RFC 5321
+	// §4.5.3.2 (5, 3 and 10 minutes).
 	Timeout time.Duration
 	// Dial opens connections; default a net.Dialer.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -153,114 +156,156 @@ func (t *Transport) deliverHops(ctx context.Context, env *queue.Envelope, rcpts 
 }
 
 // open starts the SMTP session: greeting, EHLO, and STARTTLS when the
-// server offers it (required when requireTLS).
+// server offers it (required when requireTLS). It returns the client and
+// the connection it runs on (a new one when the server had no STARTTLS).
 //
 // go-smtp only exposes STARTTLS through NewClientStartTLS, which says
 // EHLO as "localhost" before the upgrade; the EHLO after the upgrade,
 // the one the server's policy applies to, carries our name. A server
 // that does not offer STARTTLS costs a second connection in plaintext.
-func (t *Transport) open(ctx context.Context, conn net.Conn, addr string, tlsConf *tls.Config, implicit, requireTLS bool) (*smtp.Client, error) {
-	if implicit {
-		c := smtp.NewClient(conn)
+// The greeting and the exchange before the upgrade run under go-smtp's
+// own command timeout, RFC 5321's 5 minutes.
+func (t *Transport) open(ctx context.Context, conn net.Conn, addr string, tlsConf *tls.Config, implicit, requireTLS bool, to timeouts) (*smtp.Client, net.Conn, error) {
+	hello := func(c *smtp.Client) (*smtp.Client, net.Conn, error) {
+		c.CommandTimeout, c.SubmissionTimeout = to.command, to.final
 		if err := c.Hello(t.Hostname); err != nil {
 			c.Close()
-			return nil, err
+			return nil, nil, err
 		}
-		return c, nil
+		return c, conn, nil
+	}
+	if implicit {
+		return hello(smtp.NewClient(conn))
 	}
 	c, err := smtp.NewClientStartTLS(conn, tlsConf)
 	if err == nil {
-		if err := c.Hello(t.Hostname); err != nil {
-			c.Close()
-			return nil, err
-		}
-		return c, nil
+		return hello(c)
 	}
 	var se *smtp.SMTPError
 	if errors.As(err, &se) || !strings.Contains(err.Error(), "support STARTTLS") {
-		return nil, err
+		return nil, nil, err
 	}
 	if requireTLS {
-		return nil, &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "smarthost does not offer STARTTLS and TLS is required"}
+		return nil, nil, &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "smarthost does not offer STARTTLS and TLS is required"}
 	}
-	dial := t.Dial
-	if dial == nil {
-		dial = (&net.Dialer{}).DialContext
-	}
-	conn, err = dial(ctx, "tcp", addr)
+	dctx, cancel := context.WithTimeout(ctx, to.command)
+	defer cancel()
+	conn, err = t.dial(dctx, addr)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
-	}
-	c = smtp.NewClient(conn)
-	if err := c.Hello(t.Hostname); err != nil {
-		c.Close()
-		return nil, err
-	}
-	return c, nil
+	return hello(smtp.NewClient(conn))
 }
 
-// session runs one SMTP transaction with one host and returns the
-// recipients that are still only temporarily refused.
-func (t *Transport) session(ctx context.Context, env *queue.Envelope, rcpts []*queue.Recipient, idx []int, results []queue.Result, name, addr string, smarthost bool, msg io.ReaderAt, size int64) []int {
-	timeout := t.Timeout
-	if timeout == 0 {
-		timeout = 5 * time.Minute
+// timeouts are one session's limits per step (RFC 5321 §4.5.3.2).
+type timeouts struct {
+	command time.Duration // connecting, each command's reply
+	block   time.Duration // each block of DATA written
+	final   time.Duration // the reply to the final dot
+}
+
+// timeouts returns t's step limits: Timeout per command, and the data
+// block and final-dot limits in the proportions of RFC 5321 §4.5.3.2
+// (5, 3 and 10 minutes by default).
+func (t *Transport) timeouts() timeouts {
+	cmd := t.Timeout
+	if cmd <= 0 {
+		cmd = 5 * time.Minute
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	fail := func(err error) []int {
-		res := classify(err, name)
-		for _, i := range idx {
-			results[i] = res
-		}
-		if res.Temporary {
-			return idx
-		}
-		return nil
-	}
+	return timeouts{command: cmd, block: cmd * 3 / 5, final: cmd * 2}
+}
+
+func (t *Transport) dial(ctx context.Context, addr string) (net.Conn, error) {
 	dial := t.Dial
 	if dial == nil {
 		dial = (&net.Dialer{}).DialContext
 	}
-	conn, err := dial(ctx, "tcp", addr)
+	return dial(ctx, "tcp", addr)
+}
+
+// connect dials addr and opens the SMTP session (TLS and EHLO). The
+// returned connection is the one under the client, for DATA's deadlines.
+func (t *Transport) connect(ctx context.Context, name, addr string, smarthost bool, to timeouts) (*smtp.Client, net.Conn, error) {
+	dctx, cancel := context.WithTimeout(ctx, to.command)
+	defer cancel()
+	conn, err := t.dial(dctx, addr)
 	if err != nil {
-		return fail(err)
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
+		return nil, nil, err
 	}
 	tlsConf := t.tlsConfig(name, smarthost)
 	implicit := smarthost && (t.ImplicitTLS || strings.HasSuffix(addr, ":465"))
 	if implicit {
 		tc := tls.Client(conn, tlsConf)
-		if err := tc.HandshakeContext(ctx); err != nil {
+		if err := tc.HandshakeContext(dctx); err != nil {
 			conn.Close()
-			return fail(err)
+			return nil, nil, err
 		}
 		conn = tc
 	}
-	c, err := t.open(ctx, conn, addr, tlsConf, implicit, smarthost && !t.Insecure)
+	return t.open(ctx, conn, addr, tlsConf, implicit, smarthost && !t.Insecure, to)
+}
+
+// session runs one SMTP transaction with one host and returns the
+// recipients that are still only temporarily refused. Each step has its
+// own time limit (see timeouts), so a large message over a slow link
+// takes as long as it needs while the data keeps moving; ctx ends the
+// session at any step.
+func (t *Transport) session(ctx context.Context, env *queue.Envelope, rcpts []*queue.Recipient, idx []int, results []queue.Result, name, addr string, smarthost bool, msg io.ReaderAt, size int64) []int {
+	to := t.timeouts()
+	c, conn, err := t.connect(ctx, name, addr, smarthost, to)
 	if err != nil {
-		return fail(err)
+		return failSome(err, name, idx, results)
 	}
 	defer c.Close()
-	if smarthost && t.Username != "" {
-		var a sasl.Client
-		switch {
-		case c.SupportsAuth("PLAIN"):
-			a = sasl.NewPlainClient("", t.Username, t.Password)
-		case c.SupportsAuth("LOGIN"):
-			a = sasl.NewLoginClient(t.Username, t.Password)
-		default:
-			return fail(&smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "smarthost offers neither AUTH PLAIN nor LOGIN"})
-		}
-		if err := c.Auth(a); err != nil {
-			return fail(err)
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	if smarthost {
+		if err := t.auth(c); err != nil {
+			return failSome(err, name, idx, results)
 		}
 	}
+	accepted, temp, err := envelope(c, env, rcpts, idx, results, name, size)
+	if err != nil {
+		return failSome(err, name, idx, results)
+	}
+	if len(accepted) == 0 {
+		c.Quit()
+		return temp
+	}
+	resp, err := data(c, conn, to, msg, size)
+	if err != nil {
+		return append(temp, failSome(err, name, accepted, results)...)
+	}
+	for _, i := range accepted {
+		results[i] = queue.Result{OK: true, Status: "2.0.0", Text: fmt.Sprintf("250 %s", resp.StatusText), RemoteMTA: name}
+	}
+	c.Quit()
+	return temp
+}
+
+// auth authenticates to the smarthost when a username is configured.
+func (t *Transport) auth(c *smtp.Client) error {
+	if t.Username == "" {
+		return nil
+	}
+	var a sasl.Client
+	switch {
+	case c.SupportsAuth("PLAIN"):
+		a = sasl.NewPlainClient("", t.Username, t.Password)
+	case c.SupportsAuth("LOGIN"):
+		a = sasl.NewLoginClient(t.Username, t.Password)
+	default:
+		return &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "smarthost offers neither AUTH PLAIN nor LOGIN"}
+	}
+	return c.Auth(a)
+}
+
+// envelope sends MAIL FROM and one RCPT TO per recipient in idx, with the
+// DSN parameters when the server has DSN. It returns the recipients
+// accepted and those refused temporarily (their results set); err is a
+// MAIL FROM failure, which concerns them all.
+func envelope(c *smtp.Client, env *queue.Envelope, rcpts []*queue.Recipient, idx []int, results []queue.Result, name string, size int64) (accepted, temp []int, err error) {
+	hasDSN, _ := c.Extension("DSN")
 	mo := &smtp.MailOptions{Size: size, EnvelopeID: env.EnvID, UTF8: env.SMTPUTF8}
 	if env.Body == "8BITMIME" {
 		mo.Body = smtp.Body8BitMIME
@@ -271,14 +316,12 @@ func (t *Transport) session(ctx context.Context, env *queue.Envelope, rcpts []*q
 	case "HDRS":
 		mo.Return = smtp.DSNReturnHeaders
 	}
-	if ok, _ := c.Extension("DSN"); !ok {
+	if !hasDSN {
 		mo.Return, mo.EnvelopeID = "", ""
 	}
 	if err := c.Mail(env.From, mo); err != nil {
-		return fail(err)
+		return nil, nil, err
 	}
-	var accepted, temp []int
-	hasDSN, _ := c.Extension("DSN")
 	for _, i := range idx {
 		ro := &smtp.RcptOptions{}
 		if hasDSN && rcpts[i].Notify != "" {
@@ -300,26 +343,41 @@ func (t *Transport) session(ctx context.Context, env *queue.Envelope, rcpts []*q
 		}
 		accepted = append(accepted, i)
 	}
-	if len(accepted) == 0 {
-		c.Quit()
-		return temp
-	}
+	return accepted, temp, nil
+}
+
+// data sends the message. The DATA command has the command timeout;
+// while the message is written each block has to.block (the deadline
+// moves with every block, so only a stalled transfer times out); the
+// reply to the final dot gets to.final (RFC 5321 §4.5.3.2).
+func data(c *smtp.Client, conn net.Conn, to timeouts, msg io.ReaderAt, size int64) (*smtp.DataResponse, error) {
 	w, err := c.Data()
 	if err != nil {
-		return append(temp, failSome(err, name, accepted, results)...)
+		return nil, err
 	}
-	if _, err := io.Copy(w, &lineEnds{r: bufio.NewReader(io.NewSectionReader(msg, 0, size))}); err != nil {
-		return append(temp, failSome(err, name, accepted, results)...)
+	dw := &deadlineWriter{w: w, conn: conn, d: to.block}
+	if _, err := io.Copy(dw, &lineEnds{r: bufio.NewReader(io.NewSectionReader(msg, 0, size))}); err != nil {
+		return nil, err // never the final dot: the caller closes the connection
 	}
-	resp, err := w.CloseWithResponse()
-	if err != nil {
-		return append(temp, failSome(err, name, accepted, results)...)
+	// The final dot is written under the last block's deadline; go-smtp
+	// then waits for the reply for c.SubmissionTimeout (to.final).
+	conn.SetWriteDeadline(time.Now().Add(to.block))
+	return w.CloseWithResponse()
+}
+
+// deadlineWriter moves conn's write deadline d ahead before every block
+// it passes to w: the RFC 5321 §4.5.3.2 data block timeout.
+type deadlineWriter struct {
+	w    io.Writer
+	conn net.Conn
+	d    time.Duration
+}
+
+func (dw *deadlineWriter) Write(p []byte) (int, error) {
+	if err := dw.conn.SetWriteDeadline(time.Now().Add(dw.d)); err != nil {
+		return 0, err
 	}
-	for _, i := range accepted {
-		results[i] = queue.Result{OK: true, Status: "2.0.0", Text: fmt.Sprintf("250 %s", resp.StatusText), RemoteMTA: name}
-	}
-	c.Quit()
-	return temp
+	return dw.w.Write(p)
 }
 
 func failSome(err error, name string, idx []int, results []queue.Result) []int {
