@@ -95,7 +95,7 @@ func flags() []cli.Flag {
 		&cli.DurationFlag{Name: "expire", Usage: "bounce what is still queued after `DURATION` (RFC 5321 §4.5.4.1)", Value: 5 * 24 * time.Hour},
 		&cli.DurationFlag{Name: "warn-after", Usage: "send a delay notice once after `DURATION` (0: never)", Value: 4 * time.Hour},
 		&cli.Int64Flag{Name: "max-size", Usage: "refuse messages larger than `BYTES` (as smtpd's default)", Value: 35 << 20},
-		&cli.DurationFlag{Name: "timeout", Usage: "give up on one SMTP connection after `DURATION`", Value: 5 * time.Minute},
+		&cli.DurationFlag{Name: "timeout", Usage: "allow `DURATION` for each SMTP command of a delivery (RFC 5321 §4.5.3.2; DATA blocks get 3/5 of it, the final reply twice it)", Value: 5 * time.Minute},
 		&cli.BoolFlag{Name: "json", Usage: "with -bp, one JSON object per queue entry per line"},
 	}
 }
