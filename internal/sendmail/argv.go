@@ -26,15 +26,15 @@ func Normalize(name string, args []string) (out, notes []string, err error) {
 	}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		if a == "--" {
+		switch {
+		case a == "--":
 			rcpts = append(rcpts, args[i+1:]...)
-			break
-		}
-		if len(a) < 2 || a[0] != '-' {
+			i = len(args)
+			continue
+		case len(a) < 2 || a[0] != '-':
 			rcpts = append(rcpts, a)
 			continue
-		}
-		if strings.HasPrefix(a, "--") {
+		case strings.HasPrefix(a, "--"):
 			// Our own long options (--queue, --relay, --json ...) pass
 			// through; a value for them is glued (--x=v) or the next word.
 			opts = append(opts, a)
@@ -56,117 +56,100 @@ func Normalize(name string, args []string) (out, notes []string, err error) {
 			i++
 			return args[i], nil
 		}
-		switch letter {
-		case 'f', 'r':
-			v, err := value()
-			if err != nil {
-				return nil, nil, err
-			}
-			opts = append(opts, "--from="+v)
-		case 'F':
-			v, err := value()
-			if err != nil {
-				return nil, nil, err
-			}
-			opts = append(opts, "--fullname="+v)
-		case 'C':
-			v, err := value()
-			if err != nil {
-				return nil, nil, err
-			}
-			opts = append(opts, "--config="+v)
-		case 'N':
-			v, err := value()
-			if err != nil {
-				return nil, nil, err
-			}
-			opts = append(opts, "--notify="+v)
-		case 'R':
-			v, err := value()
-			if err != nil {
-				return nil, nil, err
-			}
-			opts = append(opts, "--ret="+v)
-		case 'V':
-			v, err := value()
-			if err != nil {
-				return nil, nil, err
-			}
-			opts = append(opts, "--envid="+v)
-		case 'B':
-			v, err := value()
-			if err != nil {
-				return nil, nil, err
-			}
-			opts = append(opts, "--body-type="+v)
-		case 't':
-			if rest != "" {
-				return nil, nil, fmt.Errorf("unknown option %q", a)
-			}
-			opts = append(opts, "--read-recipients")
-		case 'i':
-			if rest != "" {
-				return nil, nil, fmt.Errorf("unknown option %q", a)
-			}
-			opts = append(opts, "--ignore-dots")
-		case 'v':
-			opts = append(opts, "--verbose")
-		case 'b':
-			v, err := value()
-			if err != nil {
-				return nil, nil, err
-			}
-			switch v {
-			case "m", "s", "p", "v", "i":
-				opts = append(opts, "--mode=b"+v)
-			case "d", "D":
-				return nil, nil, fmt.Errorf("-b%s: daemon mode is smtpd's job (see smtpd(8))", v)
-			default:
-				return nil, nil, fmt.Errorf("unsupported mode -b%s", v)
-			}
-		case 'q':
-			switch {
-			case rest == "":
-				opts = append(opts, "--queue-run")
-			case rest[0] == 'R' || rest[0] == 'S' || rest[0] == 'I':
-				return nil, nil, fmt.Errorf("-q%c: selective queue runs are not supported", rest[0])
-			default:
-				opts = append(opts, "--queue-run", "--queue-interval="+rest)
-			}
-		case 'o':
-			// -oi is the one -o option that changes what we do; the
-			// rest (-oem, -odi, -om, -oQ..., -oA...) configure sendmail
-			// internals we do not have.
-			if rest == "i" {
-				opts = append(opts, "--ignore-dots")
-				continue
-			}
-			if rest == "" {
-				if _, err := value(); err != nil {
-					return nil, nil, err
-				}
-			}
-			notes = append(notes, fmt.Sprintf("ignoring option -o%s", rest))
-		case 'h', 'L', 'X', 'O':
-			v, err := value()
-			if err != nil {
-				return nil, nil, err
-			}
-			notes = append(notes, fmt.Sprintf("ignoring option -%c %s", letter, v))
-		case 'G', 'U', 'n', 'm', 'e', 'd', 's', 'x':
-			// -G gateway, -U initial submission, -n no aliasing, -m me
-			// too (always on): accepted and ignored, as Postfix does.
-			notes = append(notes, fmt.Sprintf("ignoring option %s", a))
-		case 'I':
-			opts = append(opts, "--mode=bi")
-		default:
-			return nil, nil, fmt.Errorf("unknown option %q", a)
+		o, n, err := classic(letter, rest, value)
+		if err != nil {
+			return nil, nil, err
 		}
+		opts = append(opts, o...)
+		notes = append(notes, n...)
 	}
 	out = append(out, opts...)
 	out = append(out, "--")
 	out = append(out, rcpts...)
 	return out, notes, nil
+}
+
+// withValue maps the classic options that take a value to their long
+// names.
+var withValue = map[byte]string{
+	'f': "from", 'r': "from", 'F': "fullname", 'C': "config",
+	'N': "notify", 'R': "ret", 'V': "envid", 'B': "body-type",
+}
+
+// classic translates one classic option -LETTER[REST] into long options,
+// or into a note when it is accepted and ignored. value fetches the
+// option's argument (glued or the next word).
+func classic(letter byte, rest string, value func() (string, error)) (opts, notes []string, err error) {
+	if long, ok := withValue[letter]; ok {
+		v, err := value()
+		if err != nil {
+			return nil, nil, err
+		}
+		return []string{"--" + long + "=" + v}, nil, nil
+	}
+	bad := func() ([]string, []string, error) {
+		return nil, nil, fmt.Errorf("unknown option \"-%c%s\"", letter, rest)
+	}
+	switch letter {
+	case 't':
+		if rest != "" {
+			return bad()
+		}
+		return []string{"--read-recipients"}, nil, nil
+	case 'i':
+		if rest != "" {
+			return bad()
+		}
+		return []string{"--ignore-dots"}, nil, nil
+	case 'v':
+		return []string{"--verbose"}, nil, nil
+	case 'I':
+		return []string{"--mode=bi"}, nil, nil
+	case 'b':
+		v, err := value()
+		if err != nil {
+			return nil, nil, err
+		}
+		switch v {
+		case "m", "s", "p", "v", "i":
+			return []string{"--mode=b" + v}, nil, nil
+		case "d", "D":
+			return nil, nil, fmt.Errorf("-b%s: daemon mode is smtpd's job (see smtpd(8))", v)
+		}
+		return nil, nil, fmt.Errorf("unsupported mode -b%s", v)
+	case 'q':
+		switch {
+		case rest == "":
+			return []string{"--queue-run"}, nil, nil
+		case rest[0] == 'R' || rest[0] == 'S' || rest[0] == 'I':
+			return nil, nil, fmt.Errorf("-q%c: selective queue runs are not supported", rest[0])
+		}
+		return []string{"--queue-run", "--queue-interval=" + rest}, nil, nil
+	case 'o':
+		// -oi is the one -o option that changes what we do; the rest
+		// (-oem, -odi, -om, -oQ..., -oA...) configure sendmail
+		// internals we do not have.
+		if rest == "i" {
+			return []string{"--ignore-dots"}, nil, nil
+		}
+		if rest == "" {
+			if _, err := value(); err != nil {
+				return nil, nil, err
+			}
+		}
+		return nil, []string{"ignoring option -o" + rest}, nil
+	case 'h', 'L', 'X', 'O':
+		v, err := value()
+		if err != nil {
+			return nil, nil, err
+		}
+		return nil, []string{fmt.Sprintf("ignoring option -%c %s", letter, v)}, nil
+	case 'G', 'U', 'n', 'm', 'e', 'd', 's', 'x':
+		// -G gateway, -U initial submission, -n no aliasing, -m me
+		// too (always on): accepted and ignored, as Postfix does.
+		return nil, []string{fmt.Sprintf("ignoring option -%c%s", letter, rest)}, nil
+	}
+	return bad()
 }
 
 // longTakesValue reports whether one of our long options takes a value in
