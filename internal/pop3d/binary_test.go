@@ -165,9 +165,7 @@ func TestRootUser(t *testing.T) {
 // tcpserver/inetd way: it must become the user's uid/gid before touching
 // the Maildir, and refuse a user whose uid is 0.
 func TestStartedAsRoot(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root")
-	}
+	testutil.Root(t)
 	e := newEnv(t)
 	e.deliver(t, "a\n")
 	c, _, wait := stdio(t, nil, false, "--users", e.users)
@@ -197,9 +195,7 @@ func TestStartedAsRoot(t *testing.T) {
 }
 
 func TestRefusesRootModes(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root")
-	}
+	testutil.Root(t)
 	e := newEnv(t)
 	bin := testutil.Binary(t, "pop3d")
 	for _, args := range [][]string{
@@ -207,7 +203,7 @@ func TestRefusesRootModes(t *testing.T) {
 		{"--preauth", "--maildir", e.maildir},
 	} {
 		out, err := exec.Command(bin, args...).CombinedOutput()
-		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 78 {
+		if testutil.ExitCode(err) != 78 {
 			t.Errorf("%v: %v, %s", args, err, out)
 		}
 	}
@@ -224,12 +220,12 @@ func TestUsage(t *testing.T) {
 		{"--bogus"},
 	} {
 		out, err := exec.Command(bin, args...).CombinedOutput()
-		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 64 {
+		if testutil.ExitCode(err) != 64 {
 			t.Errorf("%v: %v, %s", args, err, out)
 		}
 	}
 	out, err := exec.Command(bin, "--users", "/nonexistent/users").CombinedOutput()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 78 {
+	if testutil.ExitCode(err) != 78 {
 		t.Errorf("missing users file: %v, %s", err, out)
 	}
 	out, err = exec.Command(bin, "--help").CombinedOutput()
@@ -301,7 +297,7 @@ func TestLoginTimeout(t *testing.T) {
 func TestSTLS(t *testing.T) {
 	e := newEnv(t)
 	e.deliver(t, "a\n")
-	cert, key := testCert(t, e.dir)
+	cert, key := testutil.TLSCert(t, e.dir)
 	s := startServer(t, "--users", e.users, "--tls-cert", cert, "--tls-key", key)
 	c := dial(t, s.addr)
 	c.cmd("CAPA", "+OK *")
@@ -332,7 +328,7 @@ func TestSTLS(t *testing.T) {
 
 func TestImplicitTLS(t *testing.T) {
 	e := newEnv(t)
-	cert, key := testCert(t, e.dir)
+	cert, key := testutil.TLSCert(t, e.dir)
 	s := startServer(t, "--users", e.users, "--tls-cert", cert, "--tls-key", key, "--tls-implicit")
 	tc, err := tls.Dial("tcp", s.addr, &tls.Config{InsecureSkipVerify: true})
 	if err != nil {

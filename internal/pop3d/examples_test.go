@@ -3,7 +3,6 @@ package pop3d
 import (
 	"bufio"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,7 +38,7 @@ func (e *env) exampleConf(t *testing.T) string {
 	if err := os.Mkdir(conf, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cert, key := testCert(t, conf)
+	cert, key := testutil.TLSCert(t, conf)
 	text := strings.NewReplacer("/etc/mailtk/users", e.users, "/etc/ssl/mail.example.org.pem", cert,
 		"/etc/ssl/mail.example.org.key", key).Replace(mustRead(t, filepath.Join(exampleDir(t), "pop3d.conf")))
 	if err := os.WriteFile(filepath.Join(conf, "pop3d.conf"), []byte(text), 0o644); err != nil {
@@ -170,10 +169,7 @@ func TestSystemdExamples(t *testing.T) {
 func activate(t *testing.T, ssa string, extra, prog []string, unpriv bool) string {
 	t.Helper()
 	for range 10 {
-		port, err := freePort()
-		if err != nil {
-			t.Fatal(err)
-		}
+		port := testutil.FreePort(t)
 		addr := fmt.Sprintf("127.0.0.1:%d", port)
 		cmd := exec.Command(ssa, append(append([]string{"-l", addr}, extra...), prog...)...)
 		cmd.Env = []string{"PATH=/usr/bin:/bin"}
@@ -234,15 +230,4 @@ func TestHelpMatchesManPage(t *testing.T) {
 			t.Errorf("%s is in the man page but not in --help", f[1])
 		}
 	}
-}
-
-// freePort asks the kernel for a free loopback port (for programs that
-// cannot report the port they bound).
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }

@@ -1,6 +1,7 @@
 package pop3d
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -34,14 +35,16 @@ func TestPoplib(t *testing.T) {
 	if stored[0] != hostile {
 		t.Fatalf("stored message differs from the input: %q", stored[0])
 	}
-	cert, key := testCert(t, e.dir)
+	cert, key := testutil.TLSCert(t, e.dir)
 	s := startServer(t, "--users", e.users, "--tls-cert", cert, "--tls-key", key)
 	host, port, _ := strings.Cut(s.addr, ":")
 	out := t.TempDir()
 	cmd := exec.Command(py, "testdata/poplib_client.py", host, port, "cousin", "secret", out)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
 	b, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("poplib: %v\n%s", err, errOut(err))
+		t.Fatalf("poplib: %v\n%s", err, stderr.String())
 	}
 	var r struct {
 		CapaPlain, CapaTLS, SASL, List, UIDL, Top []string
@@ -97,13 +100,6 @@ func TestPoplib(t *testing.T) {
 	}
 }
 
-func errOut(err error) string {
-	if ee, ok := err.(*exec.ExitError); ok {
-		return string(ee.Stderr)
-	}
-	return ""
-}
-
 // TestFetchmail downloads with fetchmail, keeping the mail on the server:
 // its UIDL bookkeeping must make the second run fetch nothing and the
 // third only the message delivered in between.
@@ -133,13 +129,11 @@ poll 127.0.0.1 service %s protocol pop3 auth password uidl
 		cmd := exec.Command(fm, "-f", rc, "-v", "--nodetach")
 		cmd.Env = append(os.Environ(), "FETCHMAILHOME="+home)
 		out, err := cmd.CombinedOutput()
-		if ee, ok := err.(*exec.ExitError); ok {
-			return ee.ExitCode(), string(out)
+		code := testutil.ExitCode(err)
+		if code < 0 {
+			t.Fatalf("fetchmail: %v\n%s", err, out)
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return 0, string(out)
+		return code, string(out)
 	}
 	if code, out := run(); code != 0 {
 		t.Fatalf("fetchmail exit %d:\n%s", code, out)
