@@ -125,13 +125,11 @@ func (p *proc) exit() int {
 	select {
 	case err := <-p.done:
 		p.done <- err
-		if ee, ok := err.(*exec.ExitError); ok {
-			return ee.ExitCode()
+		code := testutil.ExitCode(err)
+		if code < 0 {
+			p.t.Fatalf("%v; output:\n%s", err, p.output())
 		}
-		if err != nil {
-			p.t.Fatal(err)
-		}
-		return 0
+		return code
 	case <-time.After(30 * time.Second):
 		p.t.Fatalf("process did not exit; output:\n%s", p.output())
 		return -1
@@ -225,8 +223,7 @@ func TestBinaryListenPIDMismatch(t *testing.T) {
 	cmd := exec.Command(echoBinary(t))
 	cmd.Env = append(os.Environ(), "LISTEN_FDS=1", "LISTEN_PID=1")
 	out, err := cmd.CombinedOutput()
-	ee, ok := err.(*exec.ExitError)
-	if !ok || ee.ExitCode() != 78 || !strings.Contains(string(out), "LISTEN_PID=1 is not this process") {
+	if testutil.ExitCode(err) != 78 || !strings.Contains(string(out), "LISTEN_PID=1 is not this process") {
 		t.Fatalf("err %v, output %q", err, out)
 	}
 }
@@ -247,7 +244,8 @@ func TestTcpserver(t *testing.T) {
 	tcpserver := testutil.Peer(t, "tcpserver")
 	tcprules := testutil.Peer(t, "tcprules")
 	dir := t.TempDir()
-	certFile, keyFile, pool := writeCert(t, dir, "tcpserver")
+	certFile, keyFile := testutil.TLSCert(t, dir)
+	pool := certPool(t, certFile)
 	rules := filepath.Join(dir, "rules.cdb")
 	rc := exec.Command(tcprules, rules, rules+".tmp")
 	rc.Stdin = strings.NewReader("127.0.0.1:allow,RELAYCLIENT=\"\"\n:allow\n")
@@ -360,11 +358,9 @@ func TestSocketActivateListeners(t *testing.T) {
 // TestTcpserverIPv6 runs under tcpserver on ::1 (ucspi-tcp-ipv6).
 func TestTcpserverIPv6(t *testing.T) {
 	tcpserver := testutil.Peer(t, "tcpserver")
-	if ln, err := net.Listen("tcp", "[::1]:0"); err != nil {
-		t.Skipf("no IPv6 loopback: %v", err)
-	} else {
-		ln.Close()
-	}
+	ln, err := net.Listen("tcp", "[::1]:0")
+	testutil.Require(t, "IPv6 loopback", err == nil)
+	ln.Close()
 	cmd := exec.Command(tcpserver, "-1", "-R", "-H", "-l", "localhost", "::1", "0", echoBinary(t))
 	stdout, _ := cmd.StdoutPipe()
 	p := startProc(t, cmd, stdout)
@@ -379,7 +375,8 @@ func TestTcpserverIPv6(t *testing.T) {
 // TestBinaryImplicitTLSOverSocketpair: --tls-implicit in stdin/stdout
 // mode (inetd on port 993 or 465).
 func TestBinaryImplicitTLSOverSocketpair(t *testing.T) {
-	certFile, keyFile, pool := writeCert(t, t.TempDir(), "implicit")
+	certFile, keyFile := testutil.TLSCert(t, t.TempDir())
+	pool := certPool(t, certFile)
 	srv, cli := testutil.SocketPairFiles(t)
 	cmd := exec.Command(echoBinary(t), "--tls-implicit", "--tls-cert", certFile, "--tls-key", keyFile)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = srv, srv, os.Stderr

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mailtk/internal/testutil"
 )
 
 type fakeClock struct{ t time.Time }
@@ -129,7 +131,7 @@ func TestDropPrivileges(t *testing.T) {
 		if err := DropPrivileges(os.Getuid()+1, os.Getgid()+1); err == nil {
 			t.Fatal("an unprivileged process switched users")
 		}
-		t.Skip("switching users needs root")
+		testutil.Root(t) // switching users needs root
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestDropPrivileges$")
 	cmd.Env = append(os.Environ(), "NETIO_DROP_CHILD=1")

@@ -17,7 +17,8 @@ import (
 // command pipelined in plaintext after STARTTLS must not run inside the
 // TLS session.
 func TestStartTLSDiscardsPipelinedPlaintext(t *testing.T) {
-	certFile, keyFile, pool := writeCert(t, t.TempDir(), "netio test")
+	certFile, keyFile := testutil.TLSCert(t, t.TempDir())
+	pool := certPool(t, certFile)
 	srv, cli := testutil.SocketPair(t)
 	c, err := NewConn(srv, Peer{Network: "unix"}, Options{TLSCertFile: certFile, TLSKeyFile: keyFile, Logger: quietLogger(t)})
 	if err != nil {
@@ -63,7 +64,7 @@ func TestStartTLSWithoutConfig(t *testing.T) {
 }
 
 func TestStartTLSHandshakeFailure(t *testing.T) {
-	certFile, keyFile, _ := writeCert(t, t.TempDir(), "x")
+	certFile, keyFile := testutil.TLSCert(t, t.TempDir())
 	srv, cli := testutil.SocketPair(t)
 	c, _ := NewConn(srv, Peer{}, Options{TLSCertFile: certFile, TLSKeyFile: keyFile, Logger: quietLogger(t)})
 	go func() { cli.Write([]byte("this is not a ClientHello\r\n")); cli.Close() }()
@@ -74,7 +75,7 @@ func TestStartTLSHandshakeFailure(t *testing.T) {
 
 func TestTLSConfig(t *testing.T) {
 	dir := t.TempDir()
-	certFile, keyFile, _ := writeCert(t, dir, "first")
+	certFile, keyFile := testutil.TLSCert(t, dir)
 	tests := []struct {
 		name    string
 		o       Options
@@ -109,37 +110,38 @@ func TestTLSConfig(t *testing.T) {
 // restart; a broken renewal keeps the old one.
 func TestCertificateReload(t *testing.T) {
 	dir := t.TempDir()
-	certFile, keyFile, _ := writeCert(t, dir, "first")
+	certFile, keyFile := testutil.TLSCert(t, dir)
 	o := Options{TLSCertFile: certFile, TLSKeyFile: keyFile, Getenv: func(string) string { return "" }}
 	cfg, err := o.TLSConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cn := func() string {
+	// Each certificate TLSCert writes has a random serial number.
+	serial := func() string {
 		c, err := cfg.GetCertificate(nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return c.Leaf.Subject.CommonName
+		return c.Leaf.SerialNumber.String()
 	}
-	if got := cn(); got != "first" {
-		t.Fatalf("CN %q", got)
-	}
-	writeCert(t, dir, "second")
+	first := serial()
+	testutil.TLSCert(t, dir)            // the renewal, over the same files
 	future := time.Now().Add(time.Hour) // mtime changes even within one clock tick
 	os.Chtimes(certFile, future, future)
-	if got := cn(); got != "second" {
-		t.Fatalf("after renewal: CN %q", got)
+	second := serial()
+	if second == first {
+		t.Fatalf("after renewal: still serial %s", first)
 	}
 	os.WriteFile(certFile, []byte("broken"), 0o644)
-	if got := cn(); got != "second" {
-		t.Fatalf("after a broken renewal: CN %q", got)
+	if got := serial(); got != second {
+		t.Fatalf("after a broken renewal: serial %s, want %s", got, second)
 	}
 }
 
 // TestImplicitTLS serves TLS from the first byte on a listener.
 func TestImplicitTLS(t *testing.T) {
-	certFile, keyFile, pool := writeCert(t, t.TempDir(), "implicit")
+	certFile, keyFile := testutil.TLSCert(t, t.TempDir())
+	pool := certPool(t, certFile)
 	addrs, stop := startListen(t, Options{TLSCertFile: certFile, TLSKeyFile: keyFile, TLSImplicit: true}, "127.0.0.1:0")
 	defer stop()
 	tc, err := tls.Dial("tcp", addrs[0].String(), &tls.Config{RootCAs: pool, ServerName: "localhost"})
