@@ -3,16 +3,9 @@ package imapd
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -166,24 +159,6 @@ func TestDeepMIME(t *testing.T) {
 	c.ok("FETCH 1 BODY.PEEK[]")
 }
 
-// selfSigned writes a throwaway certificate and key, returning their paths.
-func selfSigned(t *testing.T) (certFile, keyFile string) {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"}, DNSNames: []string{"localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalECPrivateKey(key)
-	d := t.TempDir()
-	certFile, keyFile = filepath.Join(d, "cert.pem"), filepath.Join(d, "key.pem")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
-	return certFile, keyFile
-}
-
 // TestStartTLSInjection: commands pipelined after STARTTLS in plaintext
 // are never run (CVE-2011-0411 class), and LOGIN is disabled before TLS
 // for a client that is not local.
@@ -197,7 +172,7 @@ func TestStartTLSInjection(t *testing.T) {
 		return auth(ctx, u, p)
 	}
 	srv, cli := testutil.SocketPair(t)
-	cert, key := selfSigned(t)
+	cert, key := testutil.TLSCert(t, t.TempDir())
 	peer := netio.Peer{RemoteAddr: netip.MustParseAddrPort("192.0.2.1:1234")}
 	nc, err := netio.NewConn(srv, peer, netio.Options{TLSCertFile: cert, TLSKeyFile: key})
 	if err != nil {
@@ -228,7 +203,7 @@ func TestStartTLSInjection(t *testing.T) {
 func TestImplicitTLS(t *testing.T) {
 	dir := testutil.TempMaildir(t)
 	srv, cli := testutil.SocketPair(t)
-	cert, key := selfSigned(t)
+	cert, key := testutil.TLSCert(t, t.TempDir())
 	peer := netio.Peer{RemoteAddr: netip.MustParseAddrPort("192.0.2.1:1234")}
 	nc, err := netio.NewConn(srv, peer, netio.Options{TLSCertFile: cert, TLSKeyFile: key, TLSImplicit: true})
 	if err != nil {

@@ -1,11 +1,14 @@
 package imapd
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/fsnotify/fsnotify"
+
+	"mailtk/internal/testutil"
 )
 
 // TestNotifierShared: sessions watching the same directory share one
@@ -16,9 +19,7 @@ func TestNotifierShared(t *testing.T) {
 	n := NewNotifier()
 	defer n.Close()
 	a, err := n.watch(dir)
-	if err != nil {
-		t.Skipf("inotify unavailable: %v", err)
-	}
+	testutil.Require(t, fmt.Sprintf("inotify (watch: %v)", err), err == nil)
 	b, err := n.watch(dir + "/")
 	if err != nil {
 		t.Fatal(err)
@@ -48,9 +49,7 @@ func TestNotifierOverflow(t *testing.T) {
 	n := NewNotifier()
 	defer n.Close()
 	a, err := n.watch(t.TempDir())
-	if err != nil {
-		t.Skipf("inotify unavailable: %v", err)
-	}
+	testutil.Require(t, fmt.Sprintf("inotify (watch: %v)", err), err == nil)
 	n.w.Errors <- fsnotify.ErrEventOverflow
 	<-a.lost
 	// Still delivering events afterwards.
