@@ -128,12 +128,7 @@ func socketActivate(t *testing.T, extra []string, prog []string) string {
 	t.Helper()
 	ssa := testutil.Peer(t, "systemd-socket-activate")
 	for range 10 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(testutil.FreePort(t)))
 		cmd := exec.Command(ssa, append(append([]string{"-l", addr}, extra...), prog...)...)
 		cmd.Env = []string{"PATH=/usr/bin:/bin"}
 		testutil.Unprivileged(cmd)
@@ -195,22 +190,15 @@ func TestSystemdExamples(t *testing.T) {
 // xinetd (only that service, on a free loopback port, as nobody).
 func TestXinetdExample(t *testing.T) {
 	xinetd := testutil.Peer(t, "xinetd")
-	if os.Getuid() != 0 {
-		t.Skip("xinetd's user= needs root")
-	}
+	testutil.Root(t) // xinetd's user= needs root
 	w := newWorld(t)
 	conf := w.exampleConf()
 	svc := mustRead(t, filepath.Join(testutil.ModuleRoot(t), "examples", "smtpd", "xinetd.conf"))
 	svc = strings.NewReplacer("/usr/local/bin/smtpd", w.bin, "/etc/mailtk", conf, "user        = vmail", "user        = nobody",
 		"service smtp\n{", "service smtp-test\n{\n    type = UNLISTED\n    bind = 127.0.0.1\n    port = @PORT@").Replace(svc)
 	for range 10 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		_, port, _ := net.SplitHostPort(addr)
+		port := strconv.Itoa(testutil.FreePort(t))
+		addr := net.JoinHostPort("127.0.0.1", port)
 		cf := filepath.Join(w.root, "xinetd.conf")
 		os.WriteFile(cf, []byte("defaults\n{\n    log_type = FILE /dev/stderr\n}\n"+strings.Replace(svc, "@PORT@", port, 1)), 0o644)
 		cmd := exec.Command(xinetd, "-f", cf, "-dontfork", "-pidfile", filepath.Join(w.root, "xinetd.pid"), "-stayalive")
@@ -221,6 +209,7 @@ func TestXinetdExample(t *testing.T) {
 		}
 		var c net.Conn
 		for range 100 {
+			var err error
 			if c, err = net.Dial("tcp", addr); err == nil {
 				break
 			}
