@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"mailtk/internal/exitcode"
+	"mailtk/internal/login"
 	"mailtk/internal/netio"
 )
 
@@ -21,15 +19,11 @@ const DefaultAppendLimit = 64 << 20
 
 // NewApp returns the imapd program: flags, configuration and serving.
 func NewApp() *cli.App {
-	flags := []cli.Flag{
-		&cli.StringFlag{Name: "users", Usage: "check passwords against the passwd-file `FILE` (user:{SCHEME}hash:uid:gid:gecos:home:shell:extra)"},
-		&cli.StringFlag{Name: "checkpassword", Usage: "check passwords with the qmail checkpassword `PROGRAM` (with its arguments, space-separated)"},
-		&cli.BoolFlag{Name: "preauth", Usage: "start logged in (greeting * PREAUTH) on the Maildir of --maildir, as the user running imapd; for ssh tunnels"},
-		&cli.StringFlag{Name: "maildir", Usage: "with --preauth: the Maildir `DIR` to serve"},
+	flags := append(login.Flags("imapd"), []cli.Flag{
 		&cli.Int64Flag{Name: "append-limit", Value: DefaultAppendLimit, Usage: "refuse APPEND of messages over `BYTES` (APPENDLIMIT)"},
 		&cli.DurationFlag{Name: "idle-poll", Value: 30 * time.Second, Usage: "during IDLE, rescan the mailbox every `DURATION` besides inotify (1s when inotify is unavailable)"},
 		&cli.BoolFlag{Name: "debug", Usage: "log debug messages"},
-	}
+	}...)
 	flags = append(flags, netio.Flags()...)
 	return &cli.App{
 		Name:      "imapd",
@@ -75,59 +69,23 @@ func run(c *cli.Context) error {
 		Notifier:     NewNotifier(),
 	}
 	defer cfg.Notifier.Close()
-	multi := opts.Multi()
-	if multi && os.Geteuid() == 0 {
-		return exitcode.Errorf(exitcode.Config, "refusing to serve mailboxes of several users as root with --listen or LISTEN_FDS: run imapd as the mail user (systemd User=, setcap cap_net_bind_service) or one process per connection under tcpserver/inetd")
+	sw, err := login.SwitchUser(opts, "imapd")
+	if err != nil {
+		return err
 	}
-	if !multi {
-		// One process per connection: take on the user's identity.
-		cfg.Switch = func(uid, gid int) error {
-			if os.Geteuid() == 0 {
-				return netio.DropPrivileges(uid, gid)
-			}
-			return nil
-		}
+	cfg.Switch = sw
+	mode, err := login.FromCLI(c, "imapd")
+	if err != nil {
+		return err
 	}
-
 	var preauth *Account
-	modes := 0
-	for _, f := range []string{"users", "checkpassword", "preauth"} {
-		if c.IsSet(f) {
-			modes++
-		}
-	}
-	if modes != 1 {
-		return exitcode.Errorf(exitcode.Usage, "give exactly one of --users, --checkpassword, --preauth")
-	}
-	switch {
-	case c.Bool("preauth"):
-		dir := c.String("maildir")
-		if dir == "" {
-			return exitcode.Errorf(exitcode.Usage, "--preauth needs --maildir DIR")
-		}
-		if os.Geteuid() == 0 {
-			return exitcode.Errorf(exitcode.Config, "refusing to serve a Maildir as root with --preauth: run imapd as the mailbox owner")
-		}
-		abs, err := filepath.Abs(dir)
-		if err != nil {
-			return exitcode.New(exitcode.Config, err)
-		}
-		preauth = &Account{Name: os.Getenv("USER"), Maildir: abs, UID: os.Getuid(), GID: os.Getgid()}
-	case c.IsSet("users"):
-		auth, err := usersAuth(c.String("users"))
-		if err != nil {
-			return exitcode.New(exitcode.Config, err)
-		}
-		cfg.Auth = auth
-	default:
-		argv := strings.Fields(c.String("checkpassword"))
-		if len(argv) == 0 {
-			return exitcode.Errorf(exitcode.Usage, "--checkpassword needs a program")
-		}
-		cfg.Auth = checkpasswordAuth(argv)
+	if p := mode.Preauth; p != nil {
+		preauth = &Account{Name: p.Name, Maildir: p.Maildir, UID: p.UID, GID: p.GID}
+	} else {
+		cfg.Auth = fromUserdb(mode.Auth)
 	}
 
-	err := netio.Serve(c.Context, opts, func(ctx context.Context, conn *netio.Conn) {
+	err = netio.Serve(c.Context, opts, func(ctx context.Context, conn *netio.Conn) {
 		ServeConn(ctx, cfg, conn, preauth)
 	})
 	if err != nil {

@@ -8,20 +8,6 @@ import (
 	"mailtk/internal/userdb"
 )
 
-// usersAuth checks logins against a passwd-file (docs/users.md).
-func usersAuth(path string) (Authenticator, error) {
-	db, err := userdb.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	return fromUserdb(db), nil
-}
-
-// checkpasswordAuth checks logins with a qmail checkpassword program.
-func checkpasswordAuth(argv []string) Authenticator {
-	return fromUserdb(&userdb.Checkpassword{Command: argv})
-}
-
 func fromUserdb(a userdb.Authenticator) Authenticator {
 	return func(ctx context.Context, name, pass string) (*Account, error) {
 		u, err := a.Authenticate(ctx, name, pass)

@@ -10,30 +10,25 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"mailtk/internal/exitcode"
+	"mailtk/internal/login"
 	"mailtk/internal/netio"
-	"mailtk/internal/userdb"
 )
 
 // NewApp returns the pop3d program: flags, configuration and serving.
 func NewApp() *cli.App {
-	flags := []cli.Flag{
-		&cli.StringFlag{Name: "users", Usage: "check passwords against the passwd-file `FILE` (user:{SCHEME}hash:uid:gid:gecos:home:shell:extra)"},
-		&cli.StringFlag{Name: "checkpassword", Usage: "check passwords with the qmail checkpassword `PROGRAM` (with its arguments, space-separated)"},
-		&cli.BoolFlag{Name: "preauth", Usage: "start logged in on the Maildir of --maildir, as the user running pop3d; for ssh tunnels and local pipes"},
-		&cli.StringFlag{Name: "maildir", Usage: "with --preauth: the Maildir `DIR` to serve"},
+	flags := append(login.Flags("pop3d"), []cli.Flag{
 		&cli.StringFlag{Name: "hostname", Usage: "`NAME` in the greeting (default: the system host name)"},
 		&cli.DurationFlag{Name: "timeout", Value: DefaultTimeout, Usage: "close a logged-in session idle for `DURATION` (RFC 1939: at least 10m)"},
 		&cli.DurationFlag{Name: "login-timeout", Value: DefaultLoginTimeout, Usage: "close a connection idle for `DURATION` before login"},
 		&cli.DurationFlag{Name: "auth-penalty", Value: netio.DefaultPenaltyBase, Usage: "delay the answer to a failed login by `DURATION`, doubling per failure from the same address up to 16 times that"},
 		&cli.BoolFlag{Name: "debug", Usage: "log debug messages"},
-	}
+	}...)
 	flags = append(flags, netio.Flags()...)
 	return &cli.App{
 		Name:      "pop3d",
@@ -91,56 +86,21 @@ func run(c *cli.Context) error {
 		Logger:       log,
 	}
 
-	multi := opts.Multi()
-	root := os.Geteuid() == 0
-	if multi && root {
-		return exitcode.Errorf(exitcode.Config, "refusing to serve mailboxes of several users as root with --listen or LISTEN_FDS: run pop3d as the mail user (systemd User=, setcap cap_net_bind_service) or one process per connection under tcpserver/inetd")
+	sw, err := login.SwitchUser(opts, "pop3d")
+	if err != nil {
+		return err
 	}
-	if !multi && root {
-		// One process per connection: become the user who logs in.
-		cfg.Switch = netio.DropPrivileges
+	cfg.Switch = sw
+	mode, err := login.FromCLI(c, "pop3d")
+	if err != nil {
+		return err
 	}
-
-	modes := 0
-	for _, f := range []string{"users", "checkpassword", "preauth"} {
-		if c.IsSet(f) {
-			modes++
-		}
-	}
-	if modes != 1 {
-		return exitcode.Errorf(exitcode.Usage, "give exactly one of --users, --checkpassword, --preauth")
-	}
-	switch {
-	case c.Bool("preauth"):
-		dir := c.String("maildir")
-		if dir == "" {
-			return exitcode.Errorf(exitcode.Usage, "--preauth needs --maildir DIR")
-		}
-		if root {
-			return exitcode.Errorf(exitcode.Config, "refusing to serve a Maildir as root with --preauth: run pop3d as the mailbox owner")
-		}
-		abs, err := filepath.Abs(dir)
-		if err != nil {
-			return exitcode.New(exitcode.Config, err)
-		}
-		cfg.Preauth = &Account{Name: os.Getenv("USER"), Maildir: abs}
-	case c.IsSet("maildir"):
-		return exitcode.Errorf(exitcode.Usage, "--maildir goes with --preauth; with --users the Maildir comes from the users file")
-	case c.IsSet("users"):
-		db, err := userdb.Open(c.String("users"))
-		if err != nil {
-			return exitcode.New(exitcode.Config, err)
-		}
-		cfg.Auth = db
-	default:
-		argv := strings.Fields(c.String("checkpassword"))
-		if len(argv) == 0 {
-			return exitcode.Errorf(exitcode.Usage, "--checkpassword needs a program")
-		}
-		cfg.Auth = &userdb.Checkpassword{Command: argv}
+	cfg.Auth = mode.Auth
+	if p := mode.Preauth; p != nil {
+		cfg.Preauth = &Account{Name: p.Name, Maildir: p.Maildir}
 	}
 
-	err := netio.Serve(c.Context, opts, func(ctx context.Context, conn *netio.Conn) {
+	err = netio.Serve(c.Context, opts, func(ctx context.Context, conn *netio.Conn) {
 		ServeConn(ctx, cfg, conn)
 	})
 	if err != nil {
