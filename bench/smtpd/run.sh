@@ -23,6 +23,7 @@ now() { date +%s.%N; }
 waitfor() { # DIR N
 	i=0
 	while [ "$(count "$1")" -lt "$2" ]; do sleep 0.02; i=$((i+1)); [ $i -gt 6000 ] && { echo "timeout waiting for $1" >&2; return 1; }; done
+	return 0 # the loop's status is its last test's, which set -e would take for a failure
 }
 cleanup() {
 	[ -n "${SMTPD_PID:-}" ] && kill "$SMTPD_PID" 2>/dev/null || true
@@ -69,9 +70,9 @@ t1=$(now)
 SM=$(echo "$N / ($t1 - $t0)" | bc -l)
 
 kill "$SMTPD_PID"; wait "$SMTPD_PID" 2>/dev/null || true; SMTPD_PID=
-sleep 20 </dev/null >/dev/null 2>&1 | setpriv --reuid 65534 --regid 65534 --clear-groups "$W/smtpd" --maildir "$W/md/Maildir" --hostname bench.local >/dev/null 2>&1 &
+sleep 20 </dev/null | setpriv --reuid 65534 --regid 65534 --clear-groups "$W/smtpd" --maildir "$W/md/Maildir" --hostname bench.local >/dev/null 2>"$W/stdio.log" &
 sleep 1
-STDIO_PID=$(pgrep -n -f "$W/smtpd --maildir")
+STDIO_PID=$(pgrep -n -f "$W/smtpd --maildir") || { echo "stdio smtpd exited:" >&2; cat "$W/stdio.log" >&2; exit 1; }
 RSS_STDIO=$(awk '/VmRSS/ {print $2}' /proc/$STDIO_PID/status)
 kill "$STDIO_PID" 2>/dev/null || true
 
