@@ -70,3 +70,16 @@ func Stdout(c *cli.Context) io.Writer { return c.App.Writer }
 
 // Stderr returns the writer the app prints diagnostics to.
 func Stderr(c *cli.Context) io.Writer { return c.App.ErrWriter }
+
+// Hostname returns given, or when it is empty the machine's host name, or
+// "localhost" when the system has none: the default of every program's
+// --hostname.
+func Hostname(given string) string {
+	if given != "" {
+		return given
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "localhost"
+}

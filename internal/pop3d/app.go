@@ -9,12 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"mailtk/internal/cmdutil"
 	"mailtk/internal/exitcode"
 	"mailtk/internal/login"
 	"mailtk/internal/netio"
@@ -64,14 +64,7 @@ func run(c *cli.Context) error {
 	opts := netio.OptionsFromCLI(c)
 	opts.Logger = log
 
-	host := c.String("hostname")
-	if host == "" {
-		h, err := os.Hostname()
-		if err != nil || h == "" {
-			h = "localhost"
-		}
-		host = h
-	}
+	host := cmdutil.Hostname(c.String("hostname"))
 	if strings.ContainsFunc(host, func(r rune) bool { return r <= ' ' || r == 0x7f }) || len(host) > 253 {
 		return exitcode.Errorf(exitcode.Usage, "--hostname %q is not a host name", host)
 	}

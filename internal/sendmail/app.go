@@ -145,14 +145,7 @@ func openQueue(c *cli.Context) (*queue.Queue, error) {
 }
 
 func hostname(c *cli.Context) string {
-	if h := c.String("hostname"); h != "" {
-		return h
-	}
-	h, err := os.Hostname()
-	if err != nil || h == "" {
-		return "localhost"
-	}
-	return h
+	return cmdutil.Hostname(c.String("hostname"))
 }
 
 func listMode(c *cli.Context) error {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"mailtk/internal/cmdutil"
 	"mailtk/internal/exitcode"
 	"mailtk/internal/netio"
 	"mailtk/internal/smtp"
@@ -122,14 +123,7 @@ type server struct {
 }
 
 func newServer(c *cli.Context, log *slog.Logger) (*server, error) {
-	host := c.String("hostname")
-	if host == "" {
-		h, err := os.Hostname()
-		if err != nil || h == "" {
-			h = "localhost"
-		}
-		host = h
-	}
+	host := cmdutil.Hostname(c.String("hostname"))
 	if _, err := smtp.ParsePath("postmaster@" + host); err != nil {
 		return nil, exitcode.Errorf(exitcode.Config, "--hostname %q is not a domain name", host)
 	}
