@@ -119,24 +119,15 @@ func loadSnapshot(mb *mailbox, st [3]stamp) bool {
 		return false
 	}
 	// One string holds every name and flag string; entries point into it.
-	d := &envDecoder{b: body[len(snapshotMagic):]}
 	// b is never written again, so the strings can share its memory
 	// instead of copying megabytes (unsafe.String's contract).
+	d := &snapDecoder{b: body[len(snapshotMagic):]}
 	all := unsafe.String(&d.b[0], len(d.b))
-	base := len(body) - len(snapshotMagic)
-	substr := func() string {
-		n := d.uvarint()
-		if d.err || n > uint64(len(d.b)) {
-			d.err = true
-			return ""
-		}
-		off := base - len(d.b)
-		d.b = d.b[n:]
-		return all[off : off+int(n)]
-	}
 	for _, want := range st {
-		got := d.stamp()
-		got.unsure = false
+		var got stamp
+		got.ino, got.size = d.uvarint(), d.uvarint()
+		got.mtime.Sec, got.mtime.Nsec = d.varint(), d.varint()
+		got.ctime.Sec, got.ctime.Nsec = d.varint(), d.varint()
 		if d.err || got != want {
 			return false
 		}
@@ -145,39 +136,86 @@ func loadSnapshot(mb *mailbox, st [3]stamp) bool {
 	if d.err || n > uint64(len(d.b)) {
 		return false
 	}
-	list := make([]*entry, 0, n)
+	list := make([]*entry, n)
 	entries := make([]entry, n)
 	for i := range entries {
 		e := &entries[i]
 		e.uid = imap.UID(d.uvarint())
 		e.msg.Subdir = maildir.SubCur
 		if d.uvarint() == 0 {
+			if !mb.readOnly {
+				return false // would have to move it to cur/ and make it \Recent
+			}
 			e.msg.Subdir = maildir.SubNew
+			e.recent = true
 		}
-		e.msg.Name = substr()
-		e.msg.Flags = substr()
+		e.msg.Name = d.substr(all)
+		e.msg.Flags = d.substr(all)
 		e.msg.Size = int64(d.uvarint()) - 1
 		e.msg.CRLFSize = int64(d.uvarint()) - 1
 		sec, nsec := d.varint(), d.varint()
-		if nsec >= 0 {
-			e.msg.Time = time.Unix(sec, nsec)
-		}
 		if d.err {
 			return false
+		}
+		if nsec >= 0 {
+			e.msg.Time = time.Unix(sec, nsec)
 		}
 		e.msg.Key = e.msg.Name
 		if k := strings.IndexByte(e.msg.Name, ':'); k >= 0 {
 			e.msg.Key = e.msg.Name[:k]
 		}
-		if e.msg.Subdir == maildir.SubNew && !mb.readOnly {
-			return false // would have to move it to cur/ and make it \Recent
-		}
-		e.recent = e.msg.Subdir == maildir.SubNew
-		list = append(list, e)
+		list[i] = e
 	}
-	if len(d.b) != 0 {
+	if d.i != len(d.b) {
 		return false
 	}
 	mb.validity, mb.next, mb.list = uint32(validity), imap.UID(next), list
 	return true
+}
+
+// snapDecoder reads the snapshot's numbers and strings. It is the
+// envDecoder's format, with the one-byte numbers most fields are decoded
+// inline: a warm SELECT of 100,000 messages decodes over a million.
+type snapDecoder struct {
+	b   []byte
+	i   int
+	err bool
+}
+
+func (d *snapDecoder) uvarint() uint64 {
+	if d.i < len(d.b) && d.b[d.i] < 0x80 {
+		v := uint64(d.b[d.i])
+		d.i++
+		return v
+	}
+	v, n := binary.Uvarint(d.b[d.i:])
+	if n <= 0 {
+		d.err = true
+		d.i = len(d.b)
+		return 0
+	}
+	d.i += n
+	return v
+}
+
+func (d *snapDecoder) varint() int64 {
+	u := d.uvarint()
+	v := int64(u >> 1)
+	if u&1 != 0 {
+		v = ^v
+	}
+	return v
+}
+
+// substr returns the next length-prefixed string as a part of all, the
+// decoder's bytes as one string.
+func (d *snapDecoder) substr(all string) string {
+	n := d.uvarint()
+	if d.err || n > uint64(len(d.b)-d.i) {
+		d.err = true
+		return ""
+	}
+	s := all[d.i : d.i+int(n)]
+	d.i += int(n)
+	return s
 }
