@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -49,12 +48,8 @@ func run(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return exitcode.Errorf(exitcode.Usage, "unexpected argument %q", c.Args().First())
 	}
-	level := slog.LevelInfo
-	if c.Bool("debug") {
-		level = slog.LevelDebug
-	}
-	// Under inetd stderr is the client's socket: log to syslog instead.
-	log := slog.New(slog.NewTextHandler(netio.LogWriter(c.App.ErrWriter), &slog.HandlerOptions{Level: level})).With("prog", "imapd")
+	// Under inetd stderr is the client's socket: the log goes to syslog.
+	log := netio.NewLogger(c.App.ErrWriter, "imapd", c.Bool("debug"))
 	opts := netio.OptionsFromCLI(c)
 	opts.Logger = log
 	limit := c.Int64("append-limit")

@@ -2,6 +2,7 @@ package netio
 
 import (
 	"io"
+	"log/slog"
 	"log/syslog"
 	"os"
 	"path/filepath"
@@ -60,4 +61,15 @@ func sameSocket(a, b int) bool {
 		return false
 	}
 	return sa.Dev == sb.Dev && sa.Ino == sb.Ino && sa.Mode&syscall.S_IFMT == syscall.S_IFSOCK
+}
+
+// NewLogger returns a server's log: text lines on stderr (through
+// LogWriter, so never into the client's socket under inetd), tagged with
+// the program's name, at debug level when debug is set.
+func NewLogger(stderr io.Writer, prog string, debug bool) *slog.Logger {
+	level := slog.LevelInfo
+	if debug {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(LogWriter(stderr), &slog.HandlerOptions{Level: level})).With("prog", prog)
 }

@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -56,11 +55,8 @@ func run(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return exitcode.Errorf(exitcode.Usage, "unexpected argument %q", c.Args().First())
 	}
-	level := slog.LevelInfo
-	if c.Bool("debug") {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(netio.LogWriter(c.App.ErrWriter), &slog.HandlerOptions{Level: level})).With("prog", "pop3d")
+	// Under inetd stderr is the client's socket: the log goes to syslog.
+	log := netio.NewLogger(c.App.ErrWriter, "pop3d", c.Bool("debug"))
 	opts := netio.OptionsFromCLI(c)
 	opts.Logger = log
 
