@@ -75,7 +75,7 @@ func TestBinarySeedTranscript(t *testing.T) {
 	u := newUserEnv(t)
 	seedMaildir(t, u.maildir)
 	u.chown(t)
-	srv, cli := socketPairCloexec(t)
+	srv, cli := testutil.SocketPairFiles(t)
 	cmd := imapdCmd(t, "--users", u.users)
 	cmd.Stdin, cmd.Stdout = srv, srv
 	cmd.Env = append(os.Environ(), "TZ=America/Los_Angeles")
@@ -150,7 +150,7 @@ func TestBinaryCheckpassword(t *testing.T) {
 	u.chown(t)
 	cp, _ := filepath.Abs(filepath.Join("testdata", "checkpassword.py"))
 	for _, tt := range []struct{ pass, want string }{{"wrong", "NO"}, {"secret", "OK"}} {
-		srv, cli := socketPairCloexec(t)
+		srv, cli := testutil.SocketPairFiles(t)
 		cmd := imapdCmd(t, "--checkpassword", cp+" "+filepath.Dir(u.maildir))
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = srv, srv, testLogOut
 		if err := cmd.Start(); err != nil {

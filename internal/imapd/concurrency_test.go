@@ -4,13 +4,11 @@ import (
 	"bufio"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"regexp"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,7 +19,7 @@ import (
 // binClient runs the imapd binary on a socketpair and logs in.
 func binClient(t *testing.T, u *userEnv) *client {
 	t.Helper()
-	srv, cli := socketPairCloexec(t)
+	srv, cli := testutil.SocketPairFiles(t)
 	cmd := imapdCmd(t, "--users", u.users)
 	cmd.Stdin, cmd.Stdout = srv, srv
 	cmd.Stderr = testLogOut
@@ -42,18 +40,6 @@ func binClient(t *testing.T, u *userEnv) *client {
 	return c
 }
 
-// socketPairCloexec is testutil.SocketPairFiles with close-on-exec set,
-// so that a client end is not inherited by the other servers the test
-// starts (which would keep the session open after the client closes).
-func socketPairCloexec(t *testing.T) (server, client *os.File) {
-	t.Helper()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return os.NewFile(uintptr(fds[0]), "server"), os.NewFile(uintptr(fds[1]), "client")
-}
-
 // smtpSession is the project's smtpd on stdin/stdout, delivering into a
 // Maildir as another process would while imapd sessions work on it.
 type smtpSession struct {
@@ -64,7 +50,7 @@ type smtpSession struct {
 
 func smtpdSession(t *testing.T, md string) *smtpSession {
 	t.Helper()
-	srv, cli := socketPairCloexec(t)
+	srv, cli := testutil.SocketPairFiles(t)
 	cmd := exec.Command(testutil.Binary(t, "smtpd"), "--maildir", md, "--hostname", "mx.example.org")
 	testutil.Unprivileged(cmd)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = srv, srv, testLogOut

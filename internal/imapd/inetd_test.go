@@ -1,11 +1,10 @@
 package imapd
 
 import (
-	"bufio"
-	"net"
 	"strings"
 	"testing"
-	"time"
+
+	"mailtk/internal/testutil"
 )
 
 // TestBinaryInetdStderr runs imapd as inetd runs a "nowait" service, with
@@ -14,34 +13,9 @@ import (
 func TestBinaryInetdStderr(t *testing.T) {
 	u := newUserEnv(t)
 	u.chown(t)
-	srv, cli := socketPairCloexec(t)
 	cmd := imapdCmd(t, "--users", u.users, "--debug")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = srv, srv, srv
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	srv.Close()
-	nc, err := net.FileConn(cli)
-	cli.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(time.Minute))
 	// A failed login, a good one, a mailbox and a logout: each is logged.
-	nc.Write([]byte("a LOGIN mrc wrong\r\nb LOGIN mrc secret\r\nc SELECT INBOX\r\nd LOGOUT\r\n"))
-	var lines []string
-	r := bufio.NewReader(nc)
-	for {
-		l, err := r.ReadString('\n')
-		if l != "" {
-			lines = append(lines, l)
-		}
-		if err != nil {
-			break
-		}
-	}
-	cmd.Wait()
+	lines := testutil.InetdSession(t, cmd, "a LOGIN mrc wrong\r\nb LOGIN mrc secret\r\nc SELECT INBOX\r\nd LOGOUT\r\n")
 	if len(lines) == 0 || !strings.HasPrefix(lines[len(lines)-1], "d OK") {
 		t.Errorf("session did not end with d OK: %q", lines)
 	}

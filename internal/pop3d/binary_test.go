@@ -1,11 +1,9 @@
 package pop3d
 
 import (
-	"bufio"
 	"crypto/tls"
 	"encoding/base64"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -379,37 +377,10 @@ func TestCheckpassword(t *testing.T) {
 func TestInetdStderr(t *testing.T) {
 	e := newEnv(t)
 	e.deliver(t, "Subject: one\n\nbody\n")
-	srv, cli := testutil.SocketPairFiles(t)
 	cmd := exec.Command(testutil.Binary(t, "pop3d"), "--hostname", "pop.test", "--auth-penalty", "1ms", "--users", e.users, "--debug")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = srv, srv, srv
 	testutil.Unprivileged(cmd)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Wait()
-	srv.Close()
-	nc, err := net.FileConn(cli)
-	cli.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(time.Minute))
 	// A failed login, a good one, a message and QUIT: each is logged.
-	nc.Write([]byte("USER cousin\r\nPASS wrong\r\nUSER cousin\r\nPASS secret\r\nSTAT\r\nQUIT\r\n"))
-	var lines []string
-	r := bufio.NewReader(nc)
-	var rerr error
-	for rerr == nil {
-		var l string
-		l, rerr = r.ReadString('\n')
-		if l != "" {
-			lines = append(lines, l)
-		}
-	}
-	if ne, ok := rerr.(net.Error); ok && ne.Timeout() {
-		t.Fatalf("no EOF after QUIT; read %q", lines)
-	}
+	lines := testutil.InetdSession(t, cmd, "USER cousin\r\nPASS wrong\r\nUSER cousin\r\nPASS secret\r\nSTAT\r\nQUIT\r\n")
 	want := []string{"+OK ", "+OK", "-ERR", "+OK", "+OK", "+OK 1 ", "+OK"}
 	if len(lines) != len(want) {
 		t.Fatalf("got %q, want %d lines", lines, len(want))

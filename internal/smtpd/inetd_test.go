@@ -1,12 +1,9 @@
 package smtpd
 
 import (
-	"bufio"
-	"net"
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"mailtk/internal/testutil"
 )
@@ -17,38 +14,11 @@ import (
 // QUIT although fd 2 was the socket too.
 func TestInetdStderr(t *testing.T) {
 	w := newWorld(t)
-	srv, cli := testutil.SocketPairFiles(t)
 	cmd := exec.Command(w.bin, w.args()...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = srv, srv, srv
 	cmd.Env = []string{"PATH=/usr/bin:/bin"}
 	testutil.Unprivileged(cmd)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Wait()
-	srv.Close()
-	nc, err := net.FileConn(cli)
-	cli.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(time.Minute))
 	// A session that logs: a message delivered, and the session's end.
-	nc.Write([]byte("EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<" + "jones" + "@foo.com>\r\nDATA\r\nSubject: hi\r\n\r\nbody\r\n.\r\nQUIT\r\n"))
-	var lines []string
-	r := bufio.NewReader(nc)
-	var rerr error
-	for rerr == nil {
-		var l string
-		l, rerr = r.ReadString('\n')
-		if l != "" {
-			lines = append(lines, l)
-		}
-	}
-	if ne, ok := rerr.(net.Error); ok && ne.Timeout() {
-		t.Fatalf("no EOF after QUIT; read %q", lines)
-	}
+	lines := testutil.InetdSession(t, cmd, "EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<jones@foo.com>\r\nDATA\r\nSubject: hi\r\n\r\nbody\r\n.\r\nQUIT\r\n")
 	if n := len(w.messages("jones")); n != 1 {
 		t.Errorf("%d messages delivered, want 1", n)
 	}
